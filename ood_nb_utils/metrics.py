@@ -1,0 +1,150 @@
+"""OOD detection metrics. Scores follow one rule throughout: higher = more in-distribution.
+
+FPR@95 comes in two conventions, and the papers of this book differ, so the convention is a
+required, named argument:
+
+``"id"`` (ID-positive; DICE, ReAct, NAP, HIMPLoS)
+    Accept the 95% highest-scoring ID images (TPR of ID = 95%); report the fraction of OOD
+    images that are accepted too.
+``"ood"`` (OOD-positive; OpenOOD, AdaSCALE, Prototype Fusion)
+    Flag the 95% lowest-scoring OOD images as OOD (TPR of OOD = 95%); report the fraction of ID
+    images that are flagged as OOD too.
+
+Both use the threshold at which the positive class's recall first reaches 95% (ties are
+accepted together), which is what ``sklearn.metrics.roc_curve`` followed by
+``fpr[argmax(tpr >= 0.95)]`` computes (OpenOOD's code). All values are fractions in [0, 1].
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+Convention = Literal["id", "ood"]
+
+
+def _as_scores(name: str, scores) -> np.ndarray:
+    a = np.asarray(scores, dtype=np.float64).ravel()
+    if a.size == 0:
+        raise ValueError(f"{name} is empty")
+    if not np.all(np.isfinite(a)):
+        raise ValueError(f"{name} contains {int((~np.isfinite(a)).sum())} NaN or infinite values")
+    return a
+
+
+def _roc(pos: np.ndarray, neg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """TPR and FPR at every distinct threshold, highest first (positives score high)."""
+    scores = np.concatenate([pos, neg])
+    is_pos = np.concatenate([np.ones(len(pos)), np.zeros(len(neg))])
+    order = np.argsort(-scores, kind="mergesort")
+    scores, is_pos = scores[order], is_pos[order]
+    last_of_tie = np.r_[np.flatnonzero(np.diff(scores)), len(scores) - 1]
+    tp = np.cumsum(is_pos)[last_of_tie]
+    fp = (last_of_tie + 1) - tp
+    tpr = np.r_[0.0, tp / len(pos)]
+    fpr = np.r_[0.0, fp / len(neg)]
+    return tpr, fpr
+
+
+def auroc(id_scores, ood_scores) -> float:
+    """Area under the ROC curve: P(ID score > OOD score) + 0.5 P(tie). Symmetric in convention."""
+    tpr, fpr = _roc(_as_scores("id_scores", id_scores), _as_scores("ood_scores", ood_scores))
+    return float(np.trapezoid(tpr, fpr))
+
+
+def fpr_at_95_tpr(id_scores, ood_scores, *, positive: Convention, recall: float = 0.95) -> float:
+    """False-positive rate when the positive class is recalled at ``recall`` (see module docstring).
+
+    ``positive="id"``: fraction of OOD accepted when 95% of ID is accepted (DICE/NAP/HIMPLoS).
+    ``positive="ood"``: fraction of ID rejected when 95% of OOD is rejected (OpenOOD/AdaSCALE/PF).
+    """
+    id_s = _as_scores("id_scores", id_scores)
+    ood_s = _as_scores("ood_scores", ood_scores)
+    if positive == "id":
+        tpr, fpr = _roc(id_s, ood_s)
+    elif positive == "ood":
+        tpr, fpr = _roc(-ood_s, -id_s)
+    else:
+        raise ValueError(f"positive must be 'id' or 'ood' (which class the 95% recall is of), got {positive!r}")
+    return float(fpr[np.argmax(tpr >= recall - 1e-12)])
+
+
+def average_precision(pos, neg) -> float:
+    """Step-wise area under the precision-recall curve with ``pos`` as the positive class."""
+    pos = _as_scores("positive scores", pos)
+    neg = _as_scores("negative scores", neg)
+    tpr, fpr = _roc(pos, neg)
+    tp, fp = tpr * len(pos), fpr * len(neg)
+    precision = np.divide(tp, tp + fp, out=np.ones_like(tp), where=(tp + fp) > 0)
+    return float(np.sum(np.diff(tpr) * precision[1:]))
+
+
+def aupr_in(id_scores, ood_scores) -> float:
+    """AUPR with ID as the positive class (average precision)."""
+    return average_precision(id_scores, ood_scores)
+
+
+def aupr_out(id_scores, ood_scores) -> float:
+    """AUPR with OOD as the positive class, scored by the negated score (average precision)."""
+    return average_precision(-np.asarray(ood_scores, dtype=np.float64), -np.asarray(id_scores, dtype=np.float64))
+
+
+@dataclass(frozen=True)
+class DetectionMetrics:
+    auroc: float
+    fpr95_id_positive: float
+    fpr95_ood_positive: float
+    aupr_in: float
+    aupr_out: float
+
+    def as_dict(self) -> dict[str, float]:
+        return dict(self.__dict__)
+
+
+def all_metrics(id_scores, ood_scores) -> DetectionMetrics:
+    """Every metric at once, both FPR@95 conventions named."""
+    return DetectionMetrics(
+        auroc=auroc(id_scores, ood_scores),
+        fpr95_id_positive=fpr_at_95_tpr(id_scores, ood_scores, positive="id"),
+        fpr95_ood_positive=fpr_at_95_tpr(id_scores, ood_scores, positive="ood"),
+        aupr_in=aupr_in(id_scores, ood_scores),
+        aupr_out=aupr_out(id_scores, ood_scores),
+    )
+
+
+@dataclass(frozen=True)
+class Interval:
+    estimate: float
+    low: float
+    high: float
+
+    def __str__(self) -> str:
+        return f"{self.estimate:.4f} [{self.low:.4f}, {self.high:.4f}]"
+
+
+def bootstrap_interval(metric, id_scores, ood_scores, *, n_boot: int = 1000, level: float = 0.95,
+                       seed: int = 0, paired_with: tuple | None = None) -> Interval:
+    """Percentile bootstrap interval of ``metric(id, ood)``, resampling ID and OOD separately.
+
+    With ``paired_with=(id_scores_b, ood_scores_b)`` the interval is of the difference
+    ``metric(a) - metric(b)`` on the same resampled images (a paired comparison of two methods).
+    """
+    id_a, ood_a = np.asarray(id_scores, np.float64), np.asarray(ood_scores, np.float64)
+    if paired_with is not None:
+        id_b, ood_b = (np.asarray(x, np.float64) for x in paired_with)
+        if id_b.shape != id_a.shape or ood_b.shape != ood_a.shape:
+            raise ValueError("paired_with must hold scores of the same images as id_scores/ood_scores")
+
+        def stat(i, o):
+            return metric(id_a[i], ood_a[o]) - metric(id_b[i], ood_b[o])
+    else:
+        def stat(i, o):
+            return metric(id_a[i], ood_a[o])
+    rng = np.random.default_rng(seed)
+    full = stat(np.arange(len(id_a)), np.arange(len(ood_a)))
+    draws = np.array([stat(rng.integers(0, len(id_a), len(id_a)), rng.integers(0, len(ood_a), len(ood_a)))
+                      for _ in range(n_boot)])
+    alpha = (1 - level) / 2
+    return Interval(float(full), float(np.quantile(draws, alpha)), float(np.quantile(draws, 1 - alpha)))

@@ -1,0 +1,70 @@
+"""The book's figure style and the recurring plot kinds.
+
+One palette everywhere: ID is always blue, OOD sets take the same colour in every chapter, and
+substitutes are drawn with hatched/dashed styles so they cannot be mistaken for the real sets.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from .data import DATASETS
+
+ID_COLOR = "#1f77b4"
+OOD_COLORS = {
+    "cifar10": "#ff7f0e", "cifar100": "#ff7f0e", "tin": "#d62728", "mnist": "#9467bd", "svhn": "#8c564b",
+    "textures": "#e377c2", "places365": "#7f7f7f", "lsun_crop": "#bcbd22", "lsun_resize": "#17becf",
+    "isun": "#2ca02c", "gtsrb": "#8c564b", "intel_scenes": "#7f7f7f", "scene15": "#2ca02c",
+}
+
+
+def use_book_style() -> None:
+    """Matplotlib defaults for the book: readable sizes, light grid, tight layout."""
+    plt.rcParams.update({
+        "figure.dpi": 100, "savefig.dpi": 120, "font.size": 10, "axes.titlesize": 11, "axes.grid": True,
+        "grid.alpha": 0.3, "axes.spines.top": False, "axes.spines.right": False, "figure.autolayout": True,
+    })
+
+
+def color_of(dataset: str) -> str:
+    return OOD_COLORS.get(dataset, "#333333")
+
+
+def label_of(dataset: str, n: int | None = None) -> str:
+    name = DATASETS[dataset].display_name if dataset in DATASETS else dataset
+    return f"{name} (n={n})" if n is not None else name
+
+
+def score_histograms(ax, id_dataset: str, scores: dict[str, np.ndarray], *, xlabel: str, title: str = "",
+                     bins: int = 60) -> None:
+    """Overlaid density histograms: the ID set filled, each OOD set as a step outline."""
+    id_scores = scores[id_dataset]
+    lo, hi = np.percentile(np.concatenate(list(scores.values())), [0.5, 99.5])
+    edges = np.linspace(lo, hi, bins + 1)
+    ax.hist(id_scores, edges, density=True, color=ID_COLOR, alpha=0.45, label=label_of(id_dataset, len(id_scores)))
+    for d, s in scores.items():
+        if d == id_dataset:
+            continue
+        sub = DATASETS[d].is_substitute if d in DATASETS else False
+        ax.hist(s, edges, density=True, histtype="step", lw=1.6, color=color_of(d),
+                ls="--" if sub else "-", label=label_of(d, len(s)))
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("density")
+    if title:
+        ax.set_title(title)
+    ax.legend(fontsize=7)
+
+
+def image_grid(images: np.ndarray, ncols: int = 8, ax=None, title: str = "") -> None:
+    """A grid of uint8 N x 32 x 32 x 3 images on one axis."""
+    n = len(images)
+    nrows = int(np.ceil(n / ncols))
+    canvas = np.full((nrows * 34, ncols * 34, 3), 255, dtype=np.uint8)
+    for i, img in enumerate(images):
+        r, c = divmod(i, ncols)
+        canvas[r * 34 + 1:r * 34 + 33, c * 34 + 1:c * 34 + 33] = img
+    ax = ax or plt.gca()
+    ax.imshow(canvas)
+    ax.set_axis_off()
+    ax.set_title(title, fontsize=9)

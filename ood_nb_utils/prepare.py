@@ -1,0 +1,169 @@
+"""Download the official originals and convert them to the book's ``.npz`` format.
+
+Needs internet; nothing here runs during the book build or the tests. The conversion
+functions (:func:`short_side_resize`, :func:`images_from_folder`, :func:`write_set`) are the
+same ones ``shared/data/SOURCES.md`` describes and are unit-tested on small image folders.
+
+Sources: torchvision datasets for CIFAR-10/100, MNIST, SVHN, DTD and Places365; the
+CS231N archive for TinyImageNet; the archives published with ODIN (Liang et al., 2018) for
+LSUN-Crop, LSUN-Resize and iSUN; the DICE repository for the DenseNet checkpoints.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tarfile
+import tempfile
+import urllib.request
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from .config import data_dir, weights_dir
+
+ARCHIVES = {
+    "tin": "http://cs231n.stanford.edu/tiny-imagenet-200.zip",
+    "lsun_crop": "https://www.dropbox.com/s/fhtsw1m3qxlwj6h/LSUN.tar.gz?dl=1",
+    "lsun_resize": "https://www.dropbox.com/s/moqh2wh8696c3yl/LSUN_resize.tar.gz?dl=1",
+    "isun": "https://www.dropbox.com/s/ssz7qxfqae0cca5/iSUN.tar.gz?dl=1",
+}
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".tif", ".tiff", ".webp"}
+
+
+def short_side_resize(image: Image.Image, size: int = 32) -> np.ndarray:
+    """RGB; shorter side to ``size`` (Pillow BILINEAR, antialiased); centre crop ``size`` x ``size``."""
+    image = image.convert("RGB")
+    w, h = image.size
+    scale = size / min(w, h)
+    new_w, new_h = max(size, round(w * scale)), max(size, round(h * scale))
+    image = image.resize((new_w, new_h), Image.BILINEAR)
+    left, top = (new_w - size) // 2, (new_h - size) // 2
+    return np.asarray(image.crop((left, top, left + size, top + size)), dtype=np.uint8)
+
+
+def images_from_folder(folder: Path, size: int = 32, labelled_by_subfolder: bool = False
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """Every image below ``folder`` in sorted-path order, resized; labels from subfolder names or -1."""
+    paths = sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not paths:
+        raise FileNotFoundError(f"no images found below {folder}")
+    classes = sorted({p.parent.name for p in paths}) if labelled_by_subfolder else []
+    images = np.stack([short_side_resize(Image.open(p), size) for p in paths])
+    labels = np.array([classes.index(p.parent.name) if classes else -1 for p in paths], dtype=np.int64)
+    return images, labels
+
+
+def write_set(path: Path, images: np.ndarray, labels: np.ndarray) -> str:
+    """Write ``images``/``labels`` as the book's npz (atomically) plus ``<file>.sha256``; return the sha."""
+    if images.dtype != np.uint8 or images.ndim not in (3, 4):
+        raise ValueError(f"images must be uint8 N x H x W (x 3), got {images.dtype} {images.shape}")
+    if len(images) != len(labels):
+        raise ValueError(f"{len(images)} images but {len(labels)} labels")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz")
+    os.close(fd)
+    np.savez_compressed(tmp, images=images, labels=labels.astype(np.int64))
+    digest = hashlib.sha256(Path(tmp).read_bytes()).hexdigest()
+    os.replace(tmp, path)
+    path.with_name(path.name + ".sha256").write_text(f"{digest}  {path.name}\n")
+    return digest
+
+
+def stratified_subset(labels: np.ndarray, per_class: int, seed: int = 0) -> np.ndarray:
+    """SOURCES.md's train subset rule: one shared generator, classes in order, sorted picks."""
+    rng = np.random.default_rng(seed)
+    picks = []
+    for c in np.unique(labels):
+        members = np.flatnonzero(labels == c)
+        picks.append(np.sort(members[rng.choice(len(members), per_class, replace=False)]))
+    return np.concatenate(picks)
+
+
+def _download(url: str, dest: Path) -> Path:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    if not dest.exists():
+        print(f"downloading {url} -> {dest}")
+        urllib.request.urlretrieve(url, dest)  # noqa: S310 (fixed, documented URLs)
+    return dest
+
+
+def _extract(archive: Path, into: Path) -> Path:
+    into.mkdir(parents=True, exist_ok=True)
+    if archive.suffix == ".zip":
+        with zipfile.ZipFile(archive) as zf:
+            zf.extractall(into)
+    else:
+        with tarfile.open(archive) as tf:
+            tf.extractall(into, filter="data")
+    return into
+
+
+def _torchvision_set(name: str, raw: Path) -> tuple[np.ndarray, np.ndarray]:
+    import torchvision.datasets as tvd
+
+    if name in ("cifar10", "cifar10_train", "cifar100", "cifar100_train"):
+        cls = tvd.CIFAR10 if name.startswith("cifar10") and not name.startswith("cifar100") else tvd.CIFAR100
+        ds = cls(raw, train=name.endswith("_train"), download=True)
+        images, labels = np.asarray(ds.data, dtype=np.uint8), np.asarray(ds.targets, dtype=np.int64)
+        if name.endswith("_train"):
+            idx = stratified_subset(labels, per_class=10_000 // len(np.unique(labels)))
+            images, labels = images[idx], labels[idx]
+        return images, labels
+    if name == "mnist":
+        ds = tvd.MNIST(raw, train=False, download=True)
+        return ds.data.numpy().astype(np.uint8), ds.targets.numpy().astype(np.int64)
+    if name == "svhn":
+        ds = tvd.SVHN(raw, split="test", download=True)
+        return np.transpose(ds.data, (0, 2, 3, 1)).astype(np.uint8), ds.labels.astype(np.int64)
+    if name == "textures":
+        ds = tvd.DTD(raw, split="test", download=True)
+        folder = Path(ds._image_files[0]).parents[1]
+        return images_from_folder(folder, labelled_by_subfolder=True)
+    if name == "places365":
+        ds = tvd.Places365(raw, split="val", small=True, download=True)
+        paths = [p for p, _ in ds.imgs]
+        rng = np.random.default_rng(0)
+        idx = np.sort(rng.choice(len(paths), 10_000, replace=False))  # OpenOOD/NAP use a 10k sample
+        images = np.stack([short_side_resize(Image.open(paths[i])) for i in idx])
+        return images, np.array([ds.targets[i] for i in idx], dtype=np.int64)
+    raise KeyError(name)
+
+
+def _archive_set(name: str, raw: Path) -> tuple[np.ndarray, np.ndarray]:
+    url = ARCHIVES[name]
+    archive = _download(url, raw / Path(url.split("?")[0]).name)
+    root = _extract(archive, raw / name)
+    if name == "tin":
+        return images_from_folder(next(root.rglob("test")))
+    return images_from_folder(root)
+
+
+OUTPUT_FILES = {
+    "cifar10": "cifar10_test.npz", "cifar10_train": "cifar10_train_subset.npz", "cifar100": "cifar100_test.npz",
+    "cifar100_train": "cifar100_train_subset.npz", "mnist": "mnist_test.npz", "svhn": "svhn_test.npz",
+    "textures": "textures.npz", "places365": "places365.npz", "tin": "tin_test.npz", "lsun_crop": "lsun_crop.npz",
+    "lsun_resize": "lsun_resize.npz", "isun": "isun.npz",
+}
+
+
+def prepare(names: list[str] | None = None, raw_dir: Path | None = None,
+            log: Callable[[str], None] = print) -> None:
+    """Download and convert ``names`` (default: every set with an official source, and the weights)."""
+    names = names or [*OUTPUT_FILES, "weights"]
+    raw = raw_dir or data_dir() / "raw"
+    for name in names:
+        if name == "weights":
+            from .models import CHECKPOINTS
+            for ck in CHECKPOINTS.values():
+                _download(ck.url, weights_dir() / ck.filename)
+            log("weights: done (checked by sha256 when loaded)")
+            continue
+        if name not in OUTPUT_FILES:
+            raise KeyError(f"no official source for {name!r}; preparable: {', '.join(OUTPUT_FILES)}, weights")
+        images, labels = (_archive_set if name in ARCHIVES else _torchvision_set)(name, raw)
+        digest = write_set(data_dir() / OUTPUT_FILES[name], images, labels)
+        log(f"{name}: {len(images)} images -> {OUTPUT_FILES[name]} (sha256 {digest[:12]}...)")

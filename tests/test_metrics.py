@@ -1,0 +1,80 @@
+import numpy as np
+import pytest
+from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
+
+from ood_nb_utils import metrics
+
+
+def sklearn_fpr(pos, neg, recall=0.95):
+    y = np.r_[np.ones(len(pos)), np.zeros(len(neg))]
+    fpr, tpr, _ = roc_curve(y, np.r_[pos, neg])
+    return fpr[np.argmax(tpr >= recall)]
+
+
+@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("tied", [False, True])
+def test_agrees_with_sklearn(seed, tied):
+    rng = np.random.default_rng(seed)
+    id_s = rng.normal(1.0, 1.0, 500)
+    ood_s = rng.normal(0.0, 1.5, 700)
+    if tied:  # heavy ties, shared between the classes
+        id_s, ood_s = np.round(id_s), np.round(ood_s)
+    y = np.r_[np.ones(len(id_s)), np.zeros(len(ood_s))]
+    s = np.r_[id_s, ood_s]
+    assert metrics.auroc(id_s, ood_s) == pytest.approx(roc_auc_score(y, s), abs=1e-12)
+    assert metrics.fpr_at_95_tpr(id_s, ood_s, positive="id") == pytest.approx(sklearn_fpr(id_s, ood_s))
+    assert metrics.fpr_at_95_tpr(id_s, ood_s, positive="ood") == pytest.approx(sklearn_fpr(-ood_s, -id_s))
+    assert metrics.aupr_in(id_s, ood_s) == pytest.approx(average_precision_score(y, s), abs=1e-12)
+    assert metrics.aupr_out(id_s, ood_s) == pytest.approx(average_precision_score(1 - y, -s), abs=1e-12)
+
+
+def test_fpr_conventions_by_hand():
+    # ID scores 1..20, OOD scores 0.5, 10.5, 15.5, 18.5 (no ties).
+    id_s = np.arange(1, 21, dtype=float)
+    ood_s = np.array([0.5, 10.5, 15.5, 18.5])
+    # ID-positive: accept 95% of ID = 19 of 20 -> threshold 2; OOD >= 2: 10.5, 15.5, 18.5 -> 3/4.
+    assert metrics.fpr_at_95_tpr(id_s, ood_s, positive="id") == 0.75
+    # OOD-positive: flag 95% of OOD -> all 4 (3.8 rounds up) -> flag scores <= 18.5 -> 18 of 20 ID flagged.
+    assert metrics.fpr_at_95_tpr(id_s, ood_s, positive="ood") == pytest.approx(18 / 20)
+    # AUROC: pairs (id > ood): 20 + 10 + 5 + 2 = 37 of 80.
+    assert metrics.auroc(id_s, ood_s) == pytest.approx(37 / 80)
+
+
+def test_perfect_and_reversed_separation():
+    id_s, ood_s = np.array([2.0, 3.0, 4.0]), np.array([0.0, 1.0])
+    assert metrics.auroc(id_s, ood_s) == 1.0
+    assert metrics.fpr_at_95_tpr(id_s, ood_s, positive="id") == 0.0
+    assert metrics.fpr_at_95_tpr(id_s, ood_s, positive="ood") == 0.0
+    assert metrics.auroc(ood_s, id_s) == 0.0
+    assert metrics.fpr_at_95_tpr(ood_s, id_s, positive="id") == 1.0
+
+
+def test_all_ties_give_chance():
+    s = np.zeros(10)
+    assert metrics.auroc(s, s) == 0.5
+    assert metrics.fpr_at_95_tpr(s, s, positive="id") == 1.0
+
+
+def test_convention_is_required_and_checked():
+    with pytest.raises(TypeError):
+        metrics.fpr_at_95_tpr([1.0], [0.0])  # no convention given
+    with pytest.raises(ValueError, match="'id' or 'ood'"):
+        metrics.fpr_at_95_tpr([1.0], [0.0], positive="in")
+
+
+def test_rejects_nan_and_empty():
+    with pytest.raises(ValueError, match="NaN"):
+        metrics.auroc([1.0, np.nan], [0.0])
+    with pytest.raises(ValueError, match="empty"):
+        metrics.auroc([], [0.0])
+
+
+def test_bootstrap_interval_brackets_estimate_and_paired_difference():
+    rng = np.random.default_rng(0)
+    id_s, ood_s = rng.normal(1, 1, 300), rng.normal(0, 1, 300)
+    ci = metrics.bootstrap_interval(metrics.auroc, id_s, ood_s, n_boot=200)
+    assert ci.low <= ci.estimate <= ci.high
+    assert ci.estimate == pytest.approx(metrics.auroc(id_s, ood_s))
+    assert 0.02 < ci.high - ci.low < 0.15
+    same = metrics.bootstrap_interval(metrics.auroc, id_s, ood_s, n_boot=50, paired_with=(id_s, ood_s))
+    assert same.low == same.high == same.estimate == 0.0
