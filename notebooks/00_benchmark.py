@@ -227,8 +227,11 @@ for name, res in results.items():
     fig, axes = plt.subplots(2, 3, figsize=(14, 7))
     for ax, m in zip(axes.flat, methods, strict=True):
         title = registry.get(m).title
-        plots.score_histograms(ax, res.id_dataset, res.scores[m], xlabel=f"{title} score (higher = ID)", title=title)
+        plots.score_histograms(ax, res.id_dataset, res.scores[m], xlabel=f"{title} score (higher = ID)", title=title,
+                               legend=False)
     fig.suptitle(f"{name}: score distributions, ID test vs each available OOD set")
+    fig.set_layout_engine("tight", rect=(0, 0.08, 1, 1))
+    plots.shared_legend(fig, axes.flat[0])
     plt.show()
 
 # %% [markdown]

@@ -80,7 +80,7 @@ def _reduce_taps(taps: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 
 def _run_network(model: LoadedModel, images: np.ndarray, desc: str, progress: bool) -> dict[str, np.ndarray]:
     chunks: dict[str, list[torch.Tensor]] = {}
-    bar = tqdm(total=len(images), desc=desc, unit="img", disable=not progress, mininterval=5)
+    bar = tqdm(total=len(images), desc=desc, unit="img", disable=not progress, mininterval=20)
     with torch.inference_mode():
         for batch in iter_batches(images):
             for name, value in _reduce_taps(model.net.forward_taps(batch)).items():

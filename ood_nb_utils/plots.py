@@ -37,8 +37,11 @@ def label_of(dataset: str, n: int | None = None) -> str:
 
 
 def score_histograms(ax, id_dataset: str, scores: dict[str, np.ndarray], *, xlabel: str, title: str = "",
-                     bins: int = 60) -> None:
-    """Overlaid density histograms: the ID set filled, each OOD set as a step outline."""
+                     bins: int = 60, legend: bool = True) -> None:
+    """Overlaid density histograms: the ID set filled, each OOD set as a step outline.
+
+    With ``legend=False`` the caller draws one shared legend (see :func:`shared_legend`).
+    """
     id_scores = scores[id_dataset]
     lo, hi = np.percentile(np.concatenate(list(scores.values())), [0.5, 99.5])
     edges = np.linspace(lo, hi, bins + 1)
@@ -53,7 +56,14 @@ def score_histograms(ax, id_dataset: str, scores: dict[str, np.ndarray], *, xlab
     ax.set_ylabel("density")
     if title:
         ax.set_title(title)
-    ax.legend(fontsize=7)
+    if legend:
+        ax.legend(fontsize=7)
+
+
+def shared_legend(fig, ax, ncol: int = 4) -> None:
+    """One legend for a grid of panels that share their series, below the panels."""
+    handles, labels = ax.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=ncol, fontsize=8, frameon=False)
 
 
 def image_grid(images: np.ndarray, ncols: int = 8, ax=None, title: str = "") -> None:

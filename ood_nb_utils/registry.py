@@ -83,7 +83,7 @@ def _odin_network(model_name: str, dataset: str, n: int | None, seed: int, *, te
         from tqdm import tqdm
 
         out = []
-        for start in tqdm(range(0, len(images), batch_size), desc=f"ODIN | {dataset}", mininterval=5):
+        for start in tqdm(range(0, len(images), batch_size), desc=f"ODIN | {dataset}", mininterval=20):
             batch = normalize(images[start:start + batch_size])
             out.append(scorers.odin(model.net, batch, temperature=temperature, epsilon=epsilon))
         return {"scores": torch.cat(out).numpy()}
