@@ -310,15 +310,30 @@ def subset_indices(labels: np.ndarray, n: int | None, seed: int) -> np.ndarray:
     return np.sort(np.concatenate([picked, extra]).astype(np.int64))
 
 
-def load(key: str, n: int | None = None, seed: int = 0) -> ImageSet:
-    """Load a set (checksum verified), as 32 x 32 RGB uint8, optionally a seeded subset of ``n``."""
+def load(key: str, n: int | None = None, seed: int = 0, indices: np.ndarray | None = None) -> ImageSet:
+    """Load a set (checksum verified) as 32 x 32 RGB uint8: a seeded subset of ``n`` (all when
+    None), or exactly the positions ``indices``."""
     path, candidate = find_file(key)
     with np.load(path) as archive:
         images = archive["images"]
         labels = archive["labels"].astype(np.int64)
-    idx = subset_indices(labels, n, seed)
+    if indices is None:
+        idx = subset_indices(labels, n, seed)
+    else:
+        idx = np.asarray(indices, dtype=np.int64)
+        if idx.ndim != 1 or (idx < 0).any() or (idx >= len(labels)).any():
+            raise IndexError(f"indices for {key} must be a 1-D array in [0, {len(labels)})")
     sha = _verified_sha(path, candidate.sha256)
     return ImageSet(key, to_rgb32(images[idx]), labels[idx], path, sha, candidate.note, idx)
+
+
+def heldout_indices(labels: np.ndarray, used: np.ndarray, n: int = 1000, seed: int = 0) -> np.ndarray:
+    """A seeded, stratified subset of ``n`` positions that are *not* in ``used`` (e.g. the train
+    images a method fitted on), for hyperparameter searches on held-out ID data."""
+    free = np.setdiff1d(np.arange(len(labels)), used)
+    if len(free) == 0:
+        raise ValueError("no held-out images left: every train image is used for fitting (lower the profile's train)")
+    return free[subset_indices(labels[free], min(n, len(free)), seed)]
 
 
 def role_size(profile: Profile, key: str, id_dataset: str | None = None) -> int | None:

@@ -30,6 +30,7 @@ class Evaluation:
     scores: dict[str, dict[str, np.ndarray]]  # method -> dataset -> scores
     missing: list[str]
     timing: dict[str, Any] = field(default_factory=dict)
+    states: dict[str, Any] = field(default_factory=dict)  # what each method fitted on ID data
 
     def to_json(self) -> dict:
         """The object printed by ``evaluate --json`` (metrics as fractions in [0, 1])."""
@@ -102,7 +103,7 @@ def evaluate(model: str, methods: list[str], ood: list[str] | None = None, *, pr
     }
 
     head = Head.of(load_model(model))
-    rows, scores = [], {}
+    rows, scores, states = [], {}, {}
     for name in methods:
         method = get(name)
         p = method.params(params.get(name))
@@ -111,7 +112,7 @@ def evaluate(model: str, methods: list[str], ood: list[str] | None = None, *, pr
             n = profile.gradient_per_set
             per_set = {d: method.network(model, d, n, profile.seed, **p) for d in [id_dataset, *available]}
         else:
-            state = fit_method(method, train, head, p)
+            state = states[name] = fit_method(method, train, head, p)
             per_set = {id_dataset: score_features(method, id_feats, head, state, p)}
             per_set.update({d: score_features(method, sets[d], head, state, p) for d in available})
         timing["scoring_seconds"][name] = round(time.perf_counter() - start, 3)
@@ -121,7 +122,8 @@ def evaluate(model: str, methods: list[str], ood: list[str] | None = None, *, pr
             rows.append({"method": name, "title": method.title, "ood": d, "ood_name": DATASETS[d].display_name,
                          "group": ood_group(id_dataset, d), "n_id": len(per_set[id_dataset]),
                          "n_ood": len(per_set[d]), **m.as_dict()})
-    return Evaluation(model, id_dataset, profile, id_feats.accuracy(), pd.DataFrame(rows), scores, missing, timing)
+    return Evaluation(model, id_dataset, profile, id_feats.accuracy(), pd.DataFrame(rows), scores, missing, timing,
+                      states)
 
 
 def summary_table(table: pd.DataFrame, metric: str = "auroc", percent: bool = True) -> pd.DataFrame:

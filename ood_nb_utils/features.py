@@ -107,18 +107,27 @@ def cache_parts(model: LoadedModel, images: ImageSet, **extra) -> dict:
 def extract(model_name: str, dataset: str, n: int | None = None, seed: int = 0,
             progress: bool = True) -> Features:
     """Activations of ``model_name`` on ``dataset`` (a seeded subset of ``n``; all when None), cached."""
+    return extract_images(model_name, load(dataset, n=n, seed=seed), progress=progress)
+
+
+def extract_images(model_name: str, images: ImageSet, *, transform: dict | None = None,
+                   progress: bool = True) -> Features:
+    """Activations of an :class:`ImageSet` (any index subset; ``transform`` describes how its pixels
+    were altered, e.g. a corruption recipe, and becomes part of the cache key)."""
     model = load_model(model_name)
-    images = load(dataset, n=n, seed=seed)
     parts = cache_parts(model, images, taps=list(SPATIAL_TAPS) + ["penultimate", "logits"],
                         reductions=["mean", "max"], version=FEATURE_VERSION)
+    if transform is not None:
+        parts["transform"] = transform
 
     def compute() -> dict[str, np.ndarray]:
-        arrays = _run_network(model, images.images, f"{model_name} | {dataset}", progress)
+        arrays = _run_network(model, images.images, f"{model_name} | {images.key}", progress)
         arrays["labels"] = images.labels
         arrays["indices"] = images.indices
         return arrays
 
-    return Features(model_name, dataset, cache.load_or_compute("features", parts, compute))
+    name = images.key if transform is None else f"{images.key}+{transform.get('name', 'transformed')}"
+    return Features(model_name, name, cache.load_or_compute("features", parts, compute))
 
 
 def cached_per_image(kind: str, model_name: str, dataset: str, n: int | None, seed: int,

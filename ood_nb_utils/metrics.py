@@ -148,3 +148,20 @@ def bootstrap_interval(metric, id_scores, ood_scores, *, n_boot: int = 1000, lev
                       for _ in range(n_boot)])
     alpha = (1 - level) / 2
     return Interval(float(full), float(np.quantile(draws, alpha)), float(np.quantile(draws, 1 - alpha)))
+
+
+def auroc_per_column(id_values, ood_values) -> np.ndarray:
+    """AUROC of every column (e.g. every channel's statistic) separately: N x C and M x C -> C.
+
+    Mann-Whitney U from average ranks, so ties count half, as in :func:`auroc`.
+    """
+    from scipy.stats import rankdata
+
+    a = np.asarray(id_values, dtype=np.float64)
+    b = np.asarray(ood_values, dtype=np.float64)
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1]:
+        raise ValueError(f"need N x C and M x C arrays with the same C, got {a.shape} and {b.shape}")
+    ranks = rankdata(np.concatenate([a, b]), axis=0)
+    n, m = len(a), len(b)
+    u = ranks[:n].sum(axis=0) - n * (n + 1) / 2
+    return u / (n * m)

@@ -78,3 +78,21 @@ def image_grid(images: np.ndarray, ncols: int = 8, ax=None, title: str = "") -> 
     ax.imshow(canvas)
     ax.set_axis_off()
     ax.set_title(title, fontsize=9)
+
+
+def mean_max_scatter(ax, id_mean: np.ndarray, id_max: np.ndarray, ood_mean: np.ndarray, ood_max: np.ndarray, *,
+                     id_label: str, ood_label: str, title: str = "", max_points: int = 1500, seed: int = 0) -> None:
+    """Channel mean (x) vs channel max (y) of one channel, ID vs OOD (NAP Fig. 1b / Fig. 4 style)."""
+    rng = np.random.default_rng(seed)
+
+    def sample(a, b):
+        idx = rng.choice(len(a), min(max_points, len(a)), replace=False)
+        return a[idx], b[idx]
+
+    for (m, x), color, label in [(sample(id_mean, id_max), ID_COLOR, id_label),
+                                 (sample(ood_mean, ood_max), "#d62728", ood_label)]:
+        ax.scatter(m, x, s=4, alpha=0.35, color=color, label=label, rasterized=True)
+    ax.set_xlabel("channel mean activation")
+    ax.set_ylabel("channel max activation")
+    if title:
+        ax.set_title(title, fontsize=9)

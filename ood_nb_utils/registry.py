@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -44,6 +45,9 @@ class Method:
     fit: Callable[..., Any] | None = None  # fit(train_features, head, **params) -> state
     network: Callable[..., np.ndarray] | None = None  # network(model_name, dataset, n, seed, **params)
     defaults: dict[str, Any] = field(default_factory=dict)
+    # logits(features, head, state, **params): the logits the method classifies with, where it
+    # changes them (activation shaping, DICE); None means the network's own logits.
+    logits: Callable[..., torch.Tensor] | None = None
 
     @property
     def needs_network(self) -> bool:
@@ -123,27 +127,37 @@ def _builtin() -> None:
                     fit=_react_threshold,
                     score=lambda f, head, c, threshold, percentile: scorers.react(f.penultimate, head.weight,
                                                                                   head.bias, threshold=c),
+                    logits=lambda f, head, c, threshold, percentile: scorers.linear_head(
+                        f.penultimate.clamp(max=c), head.weight, head.bias),
                     defaults={"threshold": 1.6, "percentile": None}))
     register(Method("bfact", "BFAct", "Kong & Li, ICCSIP 2022 (cut-off as ReAct's, order 2)",
                     fit=lambda train, head, threshold, percentile, order: _react_threshold(train, head, threshold,
                                                                                            percentile),
                     score=lambda f, head, c, threshold, percentile, order: scorers.bfact(
                         f.penultimate, head.weight, head.bias, threshold=c, order=order),
+                    logits=lambda f, head, c, threshold, percentile, order: scorers.linear_head(
+                        scorers.shape_bfact(f.penultimate, c, order), head.weight, head.bias),
                     defaults={"threshold": 1.6, "percentile": None, "order": 2}))
     register(Method("dice", "DICE", "Sun & Li, ECCV 2022 (p = 90)",
                     fit=lambda train, head, sparsity: scorers.fit_dice(train.penultimate, head.weight,
                                                                        sparsity=sparsity),
                     score=lambda f, head, w, sparsity: scorers.dice(f.penultimate, w, head.bias),
+                    logits=lambda f, head, w, sparsity: scorers.linear_head(f.penultimate, w, head.bias),
                     defaults={"sparsity": 90.0}))
-    for name, fn, title in [("ash_p", scorers.ash_p, "ASH-P"), ("ash_b", scorers.ash_b, "ASH-B"),
-                            ("ash_s", scorers.ash_s, "ASH-S")]:
+    for name, fn, shape, title in [("ash_p", scorers.ash_p, scorers.shape_ash_p, "ASH-P"),
+                                   ("ash_b", scorers.ash_b, scorers.shape_ash_b, "ASH-B"),
+                                   ("ash_s", scorers.ash_s, scorers.shape_ash_s, "ASH-S")]:
         register(Method(name, title, "Djurisic et al., ICLR 2023 (p = 90)",
                         score=lambda f, head, state, percentile, fn=fn: fn(f.penultimate, head.weight, head.bias,
                                                                            percentile=percentile),
+                        logits=lambda f, head, state, percentile, shape=shape: scorers.linear_head(
+                            shape(f.penultimate, percentile), head.weight, head.bias),
                         defaults={"percentile": 90.0}))
     register(Method("scale", "SCALE", "Xu et al., ICLR 2024 (p = 85)",
                     score=lambda f, head, state, percentile: scorers.scale(f.penultimate, head.weight, head.bias,
                                                                            percentile=percentile),
+                    logits=lambda f, head, state, percentile: scorers.linear_head(
+                        scorers.shape_scale(f.penultimate, percentile), head.weight, head.bias),
                     defaults={"percentile": 85.0}))
     register(Method("lts", "LTS", "Djurisic et al., 2024 (logits * r^2; p = 85)",
                     score=lambda f, head, state, percentile: scorers.lts(f.penultimate, f.logits,
@@ -151,15 +165,93 @@ def _builtin() -> None:
                     defaults={"percentile": 85.0}))
 
 
+# --- NAP (chapter 1): Eq. 3 alone and Eq. 4 combined with six bases -----------------------------
+
+NAP_BASES: dict[str, tuple[str, str]] = {
+    "nap_e": ("energy", "NAP-E"), "nap_m": ("msp", "NAP-M"), "nap_r": ("react", "NAP-R"),
+    "nap_a": ("ash_s", "NAP-A"), "nap_d": ("dice", "NAP-D"), "nap_k": ("knn", "NAP-K"),
+}
+
+
+def nap_score(features: Features, *, eps: float = scorers.NAP_EPS, layer: str = "final") -> torch.Tensor:
+    """S_NAP of a cached tap (default: the map before global pooling, the only rectified tap)."""
+    return scorers.nap(features[f"{layer}.max"], features[f"{layer}.mean"], eps=eps, post_relu=layer == "final")
+
+
+def nap_base_transform(base_name: str) -> str:
+    """MSP is a probability and enters Eq. 4 as is; every other base through softplus."""
+    return "identity" if base_name == "msp" else "softplus"
+
+
+@dataclass
+class NapCombination:
+    """What NAP-X learns: the base method's ID statistics and the weight w (with its search trace)."""
+
+    base_state: Any
+    w: float
+    search: Any = None
+
+
+def _fit_nap_combination(base_name: str, train: Features, head: Head, w: float | None, eps: float) -> NapCombination:
+    from .metrics import auroc
+    from .pseudo_ood import heldout_features
+    from .tuning import golden_section_max
+
+    base = get(base_name)
+    base_params = base.params()
+    state = fit_method(base, train, head, base_params)
+    if w is not None:
+        return NapCombination(state, float(w))
+    clean, corrupted, _ = heldout_features(train)
+    transform = nap_base_transform(base_name)
+    parts = [(torch.from_numpy(score_features(base, f, head, state, base_params)), nap_score(f, eps=eps))
+             for f in (clean, corrupted)]
+
+    def objective(weight: float) -> float:
+        s_id, s_ood = (scorers.nap_combine(b, n, w=weight, transform=transform).numpy() for b, n in parts)
+        return auroc(s_id, s_ood)
+
+    search = golden_section_max(objective, 0.0, 1.0, tol=0.01)
+    return NapCombination(state, round(search.best, 3), search)
+
+
+def _score_nap_combination(base_name: str, f: Features, head: Head, state: NapCombination, w, eps) -> torch.Tensor:
+    base = get(base_name)
+    base_scores = torch.from_numpy(score_features(base, f, head, state.base_state, base.params()))
+    return scorers.nap_combine(base_scores, nap_score(f, eps=eps), w=state.w, transform=nap_base_transform(base_name))
+
+
+def _register_nap() -> None:
+    register(Method("nap", "NAP", "NAP Eq. 3 (eps = 1.0; the map before global pooling)",
+                    score=lambda f, head, state, eps, layer: nap_score(f, eps=eps, layer=layer),
+                    defaults={"eps": scorers.NAP_EPS, "layer": "final"}))
+    for name, (base_name, title) in NAP_BASES.items():
+        register(Method(name, title, f"NAP Eq. 4 with {get(base_name).title}; w searched on corrupted held-out "
+                                     "ID images (App. H) unless given",
+                        fit=partial(_fit_nap_combination, base_name),
+                        score=partial(_score_nap_combination, base_name),
+                        defaults={"w": None, "eps": scorers.NAP_EPS}))
+
+
 BASELINES: tuple[str, ...] = ("msp", "mls", "energy", "odin", "mahalanobis", "knn", "react", "bfact", "dice",
                               "ash_p", "ash_b", "ash_s", "scale", "lts")
 
 _builtin()
+_register_nap()
 
 
 def fit_method(method: Method, train: Features, head: Head, params: dict[str, Any]) -> Any:
     """Fit a method's ID statistics (None for methods that learn nothing from ID data)."""
     return None if method.fit is None else method.fit(train, head, **params)
+
+
+def method_accuracy(method: Method, feats: Features, head: Head, state: Any, params: dict[str, Any]) -> float:
+    """Top-1 accuracy of the logits the method classifies with (its shaped logits, else the network's)."""
+    if isinstance(state, NapCombination):  # NAP-X classifies like its base
+        base = get(NAP_BASES[method.name][0])
+        return method_accuracy(base, feats, head, state.base_state, base.params())
+    logits = feats.logits if method.logits is None else method.logits(feats, head, state, **params)
+    return float((logits.argmax(1).numpy() == feats.labels).mean())
 
 
 def score_features(method: Method, feats: Features, head: Head, state: Any, params: dict[str, Any]) -> np.ndarray:

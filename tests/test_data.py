@@ -72,3 +72,13 @@ def test_registry_roles_and_substitutes_are_labelled():
     rows = {r["key"]: r for r in data.availability()}
     assert set(rows) == set(data.DATASETS)
     assert all(rows[k]["kind"] == "SUBSTITUTE" for k in data.SUBSTITUTES)
+
+
+def test_heldout_indices_avoid_the_fit_subset():
+    labels = np.repeat(np.arange(10), 100)
+    used = data.subset_indices(labels, 500, seed=0)
+    held = data.heldout_indices(labels, used, n=200, seed=0)
+    assert len(held) == 200 and not set(held) & set(used)
+    assert np.bincount(labels[held], minlength=10).min() >= 20
+    with pytest.raises(ValueError, match="no held-out"):
+        data.heldout_indices(labels, np.arange(1000), n=10)

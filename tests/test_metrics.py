@@ -78,3 +78,12 @@ def test_bootstrap_interval_brackets_estimate_and_paired_difference():
     assert 0.02 < ci.high - ci.low < 0.15
     same = metrics.bootstrap_interval(metrics.auroc, id_s, ood_s, n_boot=50, paired_with=(id_s, ood_s))
     assert same.low == same.high == same.estimate == 0.0
+
+
+def test_auroc_per_column_matches_columnwise_auroc():
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(50, 4)), rng.normal(0.5, 1, size=(70, 4))
+    a[:, 3] = np.round(a[:, 3])
+    b[:, 3] = np.round(b[:, 3])  # ties
+    expected = [metrics.auroc(a[:, j], b[:, j]) for j in range(4)]
+    assert np.allclose(metrics.auroc_per_column(a, b), expected)

@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 
 from ood_nb_utils import registry
@@ -34,3 +35,38 @@ def test_react_threshold_is_absolute_or_a_train_percentile():
     m = registry.get("react")
     assert registry.fit_method(m, train, None, m.params()) == 1.6
     assert registry.fit_method(m, train, None, m.params({"percentile": 90.0})) == pytest.approx(90.1)
+
+
+def _synthetic_features(seed: int, n: int = 40):
+    from ood_nb_utils.features import Features
+
+    rng = np.random.default_rng(seed)
+    final_mean = rng.uniform(0.0, 0.5, (n, 6)).astype(np.float32)
+    final_max = (final_mean + rng.uniform(0.0, 3.0, (n, 6))).astype(np.float32)
+    return Features("m", "d", {"final.mean": final_mean, "final.max": final_max, "penultimate": final_mean,
+                               "logits": rng.normal(3, 1, (n, 4)).astype(np.float32),
+                               "labels": rng.integers(0, 4, n), "indices": np.arange(n)})
+
+
+def test_nap_combinations_with_given_w_follow_eq4():
+    import torch
+
+    from ood_nb_utils import scorers
+
+    f = _synthetic_features(0)
+    head = registry.Head(torch.ones(4, 6), torch.zeros(4))
+    for name, (base_name, _) in registry.NAP_BASES.items():
+        if base_name in ("knn", "dice"):
+            continue  # need ID train statistics; covered by the chapter on real features
+        m = registry.get(name)
+        p = m.params({"w": 0.3})
+        state = registry.fit_method(m, f, head, p)
+        got = registry.score_features(m, f, head, state, p)
+        base = registry.get(base_name)
+        b = torch.from_numpy(registry.score_features(base, f, head, state.base_state, base.params()))
+        nap = scorers.nap(f["final.max"], f["final.mean"])
+        expected = scorers.nap_combine(b, nap, w=0.3, transform=registry.nap_base_transform(base_name)).numpy()
+        assert np.allclose(got, expected), name
+        assert registry.method_accuracy(m, f, head, state, p) == registry.method_accuracy(
+            base, f, head, state.base_state, base.params())
+

@@ -175,3 +175,13 @@ def test_head_shape_mismatch_is_explained(feats):
         scorers.react(feats, torch.ones(5, 7), torch.zeros(5), threshold=1.0)
     with pytest.raises(ValueError, match="percentile"):
         scorers.scale(feats, torch.ones(5, 12), torch.zeros(5), percentile=100)
+
+
+def test_shaped_features_are_what_the_scorers_score(feats, head):
+    w, b = head
+    for shape, scorer, p in [(scorers.shape_ash_p, scorers.ash_p, 70.0), (scorers.shape_ash_b, scorers.ash_b, 70.0),
+                             (scorers.shape_ash_s, scorers.ash_s, 70.0), (scorers.shape_scale, scorers.scale, 70.0)]:
+        expected = scorers.energy(scorers.linear_head(shape(feats, p), w, b))
+        assert torch.allclose(scorer(feats, w, b, percentile=p), expected)
+    assert torch.allclose(scorers.bfact(feats, w, b, threshold=1.0, order=2),
+                          scorers.energy(scorers.linear_head(scorers.shape_bfact(feats, 1.0, 2), w, b)))

@@ -48,13 +48,7 @@ def bfact(features: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | Non
     """
     features = check_matrix("features", features)
     check_head(features, weight, bias)
-    if threshold <= 0:
-        raise ValueError(f"BFAct threshold must be positive, got {threshold}")
-    if order < 1:
-        raise ValueError(f"BFAct order must be >= 1, got {order}")
-    ratio = (features / threshold).double()
-    shaped = (features.double() / torch.sqrt(1.0 + ratio ** (2 * order))).to(features.dtype)
-    return energy(linear_head(shaped, weight, bias))
+    return energy(linear_head(shape_bfact(features, threshold, order), weight, bias))
 
 
 def fit_dice(train_features: torch.Tensor, weight: torch.Tensor, *, sparsity: float = 90.0) -> torch.Tensor:
@@ -112,8 +106,7 @@ def ash_p(features: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | Non
     """ASH-P: zero all but the top-k activations (Djurisic et al., ICLR 2023, Sec. 3), then energy."""
     features = check_matrix("features", features)
     check_head(features, weight, bias)
-    pruned = features * top_k_mask(features, percentile)
-    return energy(linear_head(pruned, weight, bias))
+    return energy(linear_head(shape_ash_p(features, percentile), weight, bias))
 
 
 def ash_b(features: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, *,
@@ -121,9 +114,7 @@ def ash_b(features: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | Non
     """ASH-B: the top-k activations are all set to ``sum(h) / k``, the rest to 0, then energy."""
     features = check_matrix("features", features)
     check_head(features, weight, bias)
-    mask = top_k_mask(features, percentile)
-    fill = features.sum(dim=1, keepdim=True) / mask.sum(dim=1, keepdim=True)
-    return energy(linear_head(mask * fill, weight, bias))
+    return energy(linear_head(shape_ash_b(features, percentile), weight, bias))
 
 
 def ash_s(features: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, *,
@@ -131,9 +122,7 @@ def ash_s(features: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | Non
     """ASH-S: prune to the top-k, then scale the kept ones by ``exp(sum(h) / sum(top-k))``, then energy."""
     features = check_matrix("features", features)
     check_head(features, weight, bias)
-    mask = top_k_mask(features, percentile)
-    r = scaling_factor(features, percentile)
-    return energy(linear_head(features * mask * torch.exp(r).unsqueeze(1), weight, bias))
+    return energy(linear_head(shape_ash_s(features, percentile), weight, bias))
 
 
 def scale(features: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, *,
@@ -141,8 +130,7 @@ def scale(features: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | Non
     """SCALE: ``h * exp(r)`` without pruning (Xu et al., ICLR 2024; p = 85 their ImageNet default)."""
     features = check_matrix("features", features)
     check_head(features, weight, bias)
-    r = scaling_factor(features, percentile)
-    return energy(linear_head(features * torch.exp(r).unsqueeze(1), weight, bias))
+    return energy(linear_head(shape_scale(features, percentile), weight, bias))
 
 
 def lts(features: torch.Tensor, logits: torch.Tensor, *, percentile: float = 85.0) -> torch.Tensor:
@@ -156,3 +144,37 @@ def lts(features: torch.Tensor, logits: torch.Tensor, *, percentile: float = 85.
     if r.shape[0] != logits.shape[0]:
         raise ValueError(f"features ({r.shape[0]}) and logits ({logits.shape[0]}) differ in samples")
     return energy(logits * (r**2).unsqueeze(1))
+
+
+# --- the shaped features themselves (the scorers above take their energy; chapters classify with them) ---
+
+
+def shape_ash_p(features: torch.Tensor, percentile: float = 90.0) -> torch.Tensor:
+    """ASH-P: keep each row's top-k activations, zero the rest."""
+    return features * top_k_mask(features, percentile)
+
+
+def shape_ash_b(features: torch.Tensor, percentile: float = 90.0) -> torch.Tensor:
+    """ASH-B: the top-k activations all become ``sum(h) / k``; the rest 0."""
+    mask = top_k_mask(features, percentile)
+    return mask * (features.sum(dim=1, keepdim=True) / mask.sum(dim=1, keepdim=True))
+
+
+def shape_ash_s(features: torch.Tensor, percentile: float = 90.0) -> torch.Tensor:
+    """ASH-S: prune to the top-k and scale the kept ones by ``exp(sum(h) / sum(top-k))``."""
+    return features * top_k_mask(features, percentile) * torch.exp(scaling_factor(features, percentile)).unsqueeze(1)
+
+
+def shape_scale(features: torch.Tensor, percentile: float = 85.0) -> torch.Tensor:
+    """SCALE: ``h * exp(r)``, nothing pruned."""
+    return features * torch.exp(scaling_factor(features, percentile)).unsqueeze(1)
+
+
+def shape_bfact(features: torch.Tensor, threshold: float, order: int = 2) -> torch.Tensor:
+    """BFAct's Butterworth-shaped rectifier ``h / sqrt(1 + (h / c)^(2n))``."""
+    if threshold <= 0:
+        raise ValueError(f"BFAct threshold must be positive, got {threshold}")
+    if order < 1:
+        raise ValueError(f"BFAct order must be >= 1, got {order}")
+    ratio = (features / threshold).double()
+    return (features.double() / torch.sqrt(1.0 + ratio ** (2 * order))).to(features.dtype)

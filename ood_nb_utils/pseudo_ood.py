@@ -1,0 +1,42 @@
+"""Held-out ID images and their corrupted copies: the pseudo-OOD data of hyperparameter searches.
+
+The held-out images come from the ID train file but are never among the images a method fits on
+(``train.arrays["indices"]``), and never from any test set. Their corrupted copies
+(:mod:`ood_nb_utils.corruptions`, a seeded random family and severity per image) stand in for
+OOD data, as in NAP's Appendix H.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import corruptions
+from .data import ImageSet, heldout_indices, load
+from .features import Features, extract_images
+
+HELDOUT_N = 1000
+CORRUPTION_VERSION = 1  # bump when corruptions.py changes its pixels
+
+
+def heldout_images(train: Features, n: int = HELDOUT_N, seed: int = 0) -> ImageSet:
+    """``n`` stratified train-file images that ``train`` (the fit subset) does not contain."""
+    every = load(train.dataset)
+    return load(train.dataset, indices=heldout_indices(every.labels, train.arrays["indices"], n, seed))
+
+
+def heldout_features(train: Features, n: int = HELDOUT_N, seed: int = 0,
+                     progress: bool = True) -> tuple[Features, Features, list[tuple[str, int]]]:
+    """Features of the held-out images, clean and corrupted, plus the corruption recipe."""
+    clean = heldout_images(train, n, seed)
+    corrupted, recipe = corruptions.pseudo_ood(clean.images, seed=seed)
+    corrupted_set = ImageSet(clean.key, corrupted, clean.labels, clean.path, clean.sha256,
+                             "corrupted held-out ID images", clean.indices)
+    spec = {"name": "corrupted", "seed": seed, "families": sorted(corruptions.CORRUPTIONS),
+            "version": CORRUPTION_VERSION}
+    return (extract_images(train.model, clean, progress=progress),
+            extract_images(train.model, corrupted_set, transform=spec, progress=progress), recipe)
+
+
+def recipe_counts(recipe: list[tuple[str, int]]) -> dict[str, int]:
+    names, counts = np.unique([name for name, _ in recipe], return_counts=True)
+    return dict(zip(names.tolist(), counts.tolist(), strict=True))
