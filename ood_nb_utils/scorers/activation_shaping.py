@@ -10,11 +10,21 @@ The percentile convention of ASH/SCALE/LTS: at percentile ``p`` each sample keep
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import torch
 
 from ._checks import check_head, check_matrix, check_percentile
 from .logits import energy, linear_head
+
+
+def _energy_of_shaped(features: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
+                      shape: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
+    """Energy of the logits of a shaped feature: the common last step of every scorer here."""
+    features = check_matrix("features", features)
+    check_head(features, weight, bias)
+    return energy(linear_head(shape(features), weight, bias))
 
 
 def percentile_threshold(features: torch.Tensor, percentile: float = 90.0) -> float:
@@ -31,9 +41,7 @@ def fit_react(train_features: torch.Tensor, *, percentile: float = 90.0) -> floa
 def react(features: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, *,
           threshold: float) -> torch.Tensor:
     """Energy of ``W min(h, c) + b`` (ReAct, Eq. 2-3). ``threshold=inf`` is plain Energy."""
-    features = check_matrix("features", features)
-    check_head(features, weight, bias)
-    return energy(linear_head(features.clamp(max=threshold), weight, bias))
+    return _energy_of_shaped(features, weight, bias, lambda h: h.clamp(max=threshold))
 
 
 def bfact(features: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, *,
@@ -46,9 +54,7 @@ def bfact(features: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | Non
     like ReAct's (:func:`fit_react`). We could not check BFAct's code here, so ``order`` n = 2 is
     our default, exposed for sweeps; ``threshold=inf`` gives plain Energy.
     """
-    features = check_matrix("features", features)
-    check_head(features, weight, bias)
-    return energy(linear_head(shape_bfact(features, threshold, order), weight, bias))
+    return _energy_of_shaped(features, weight, bias, lambda h: shape_bfact(h, threshold, order))
 
 
 def fit_dice(train_features: torch.Tensor, weight: torch.Tensor, *, sparsity: float = 90.0) -> torch.Tensor:
@@ -65,9 +71,7 @@ def fit_dice(train_features: torch.Tensor, weight: torch.Tensor, *, sparsity: fl
 
 def dice(features: torch.Tensor, masked_weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
     """Energy of the logits from DICE's sparsified head (:func:`fit_dice`)."""
-    features = check_matrix("features", features)
-    check_head(features, masked_weight, bias)
-    return energy(linear_head(features, masked_weight, bias))
+    return _energy_of_shaped(features, masked_weight, bias, lambda h: h)
 
 
 def kept_count(dim: int, percentile: float | torch.Tensor) -> torch.Tensor:
@@ -104,33 +108,25 @@ def scaling_factor(features: torch.Tensor, percentile: float | torch.Tensor) -> 
 def ash_p(features: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, *,
           percentile: float = 90.0) -> torch.Tensor:
     """ASH-P: zero all but the top-k activations (Djurisic et al., ICLR 2023, Sec. 3), then energy."""
-    features = check_matrix("features", features)
-    check_head(features, weight, bias)
-    return energy(linear_head(shape_ash_p(features, percentile), weight, bias))
+    return _energy_of_shaped(features, weight, bias, lambda h: shape_ash_p(h, percentile))
 
 
 def ash_b(features: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, *,
           percentile: float = 90.0) -> torch.Tensor:
     """ASH-B: the top-k activations are all set to ``sum(h) / k``, the rest to 0, then energy."""
-    features = check_matrix("features", features)
-    check_head(features, weight, bias)
-    return energy(linear_head(shape_ash_b(features, percentile), weight, bias))
+    return _energy_of_shaped(features, weight, bias, lambda h: shape_ash_b(h, percentile))
 
 
 def ash_s(features: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, *,
           percentile: float = 90.0) -> torch.Tensor:
     """ASH-S: prune to the top-k, then scale the kept ones by ``exp(sum(h) / sum(top-k))``, then energy."""
-    features = check_matrix("features", features)
-    check_head(features, weight, bias)
-    return energy(linear_head(shape_ash_s(features, percentile), weight, bias))
+    return _energy_of_shaped(features, weight, bias, lambda h: shape_ash_s(h, percentile))
 
 
 def scale(features: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, *,
           percentile: float = 85.0) -> torch.Tensor:
     """SCALE: ``h * exp(r)`` without pruning (Xu et al., ICLR 2024; p = 85 their ImageNet default)."""
-    features = check_matrix("features", features)
-    check_head(features, weight, bias)
-    return energy(linear_head(shape_scale(features, percentile), weight, bias))
+    return _energy_of_shaped(features, weight, bias, lambda h: shape_scale(h, percentile))
 
 
 def lts(features: torch.Tensor, logits: torch.Tensor, *, percentile: float = 85.0) -> torch.Tensor:
