@@ -444,6 +444,12 @@ lines = [
     f"{wins[wins.group == 'far']['AUROC gain'].mean():.2f} points on far-OOD, "
     f"{wins[wins.group == 'substitute']['AUROC gain'].mean():.2f} on the substitutes and "
     f"{wins[wins.group == 'near']['AUROC gain'].mean():.2f} on near-OOD.",
+    f"- **The weight w.** Our pseudo-OOD search lands on average "
+    f"{(w_table['w (our search)'] - w_table['w (paper, Table 8)']).abs().mean():.2f} from Table 8's w; it puts more "
+    f"weight on the base in {int((w_table['w (our search)'] > w_table['w (paper, Table 8)']).sum())} of "
+    f"{len(w_table)} cases. Where it returns w = 1 (" + (", ".join(
+        f"{r.method} on {r.ID}" for r in w_table[w_table['w (our search)'] >= 0.995].itertuples()) or "none")
+    + "), NAP-X is the base method itself: on corrupted ID images NAP added nothing to it.",
     f"- **Table 9** (CIFAR-10 vs CIFAR-100): NAP-E gives FPR {table9.loc['NAP-E', 'FPR@95 ours']:.2f} "
     f"(paper 44.38) and AUROC {table9.loc['NAP-E', 'AUROC ours']:.2f} (paper 90.69), against Energy's "
     f"{table9.loc['Energy', 'FPR@95 ours']:.2f} / {table9.loc['Energy', 'AUROC ours']:.2f}.",
