@@ -56,6 +56,8 @@ def _evaluate(args: argparse.Namespace) -> int:
         table[col] = (100 * table[col]).round(2)
     print(table[["method", "ood_name", "n_id", "n_ood", "auroc", "fpr95_id_positive", "fpr95_ood_positive",
                  "aupr_in", "aupr_out"]].to_string(index=False))
+    if result.fitted_w():
+        print(f"NAP weights w used: {result.fitted_w()}")
     print(f"timing: {json.dumps(result.timing)}")
     return 0
 

@@ -40,8 +40,12 @@ class Evaluation:
             "model": self.model, "profile": self.profile.name, "id_dataset": self.id_dataset,
             "id_accuracy": self.id_accuracy,
             "results": self.table[cols].to_dict(orient="records"),
-            "missing_ood": self.missing, "timing": self.timing,
+            "missing_ood": self.missing, "timing": self.timing, "fitted_w": self.fitted_w(),
         }
+
+    def fitted_w(self) -> dict[str, float]:
+        """The combination weight each NAP-X method used (searched on held-out data unless given)."""
+        return {m: float(s.w) for m, s in self.states.items() if hasattr(s, "w")}
 
 
 class FeatureStore:

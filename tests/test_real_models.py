@@ -69,3 +69,11 @@ def test_cli_evaluate_json(capsys):
 def test_cli_reports_unknown_method(capsys):
     assert main(["evaluate", "--model", C10, "--methods", "nope", "--ood", "cifar100"]) == 2
     assert "unknown method 'nope'" in capsys.readouterr().err
+
+
+@requires("cifar10", "cifar100", "cifar10_train", model=C10)
+def test_cli_offers_nap_and_reports_its_w(capsys):
+    assert main(["evaluate", "--model", C10, "--methods", "nap,nap_e", "--ood", "cifar100", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert {r["method"] for r in out["results"]} == {"nap", "nap_e"}
+    assert 0.0 <= out["fitted_w"]["nap_e"] <= 1.0
