@@ -11,22 +11,38 @@ from __future__ import annotations
 import numpy as np
 
 from . import corruptions
-from .data import ImageSet, heldout_indices, load
+from .cache import array_digest
+from .data import ImageSet, find_file, heldout_indices, load
 from .features import Features, extract_images
 
 HELDOUT_N = 1000
 CORRUPTION_VERSION = 1  # bump when corruptions.py changes its pixels
 
 
+_MEMO: dict[tuple, tuple[Features, Features, list[tuple[str, int]]]] = {}
+
+
 def heldout_images(train: Features, n: int = HELDOUT_N, seed: int = 0) -> ImageSet:
     """``n`` stratified train-file images that ``train`` (the fit subset) does not contain."""
-    every = load(train.dataset)
-    return load(train.dataset, indices=heldout_indices(every.labels, train.arrays["indices"], n, seed))
+    with np.load(find_file(train.dataset)[0]) as archive:
+        labels = archive["labels"].astype(np.int64)
+    return load(train.dataset, indices=heldout_indices(labels, train.arrays["indices"], n, seed))
 
 
 def heldout_features(train: Features, n: int = HELDOUT_N, seed: int = 0,
                      progress: bool = True) -> tuple[Features, Features, list[tuple[str, int]]]:
-    """Features of the held-out images, clean and corrupted, plus the corruption recipe."""
+    """Features of the held-out images, clean and corrupted, plus the corruption recipe.
+
+    Memoised per process: every NAP-X method of a model searches its w on the same images.
+    """
+    key = (train.model, train.dataset, array_digest(train.arrays["indices"]), n, seed)
+    if key not in _MEMO:
+        _MEMO[key] = _heldout_features(train, n, seed, progress)
+    return _MEMO[key]
+
+
+def _heldout_features(train: Features, n: int, seed: int,
+                      progress: bool) -> tuple[Features, Features, list[tuple[str, int]]]:
     clean = heldout_images(train, n, seed)
     corrupted, recipe = corruptions.pseudo_ood(clean.images, seed=seed)
     corrupted_set = ImageSet(clean.key, corrupted, clean.labels, clean.path, clean.sha256,
