@@ -49,6 +49,11 @@ def impulse_noise(x, s, rng):
     return _to_uint8(out)
 
 
+def _per_channel(fn: Callable[[np.ndarray], np.ndarray], img: np.ndarray) -> np.ndarray:
+    """Apply a 2-D filter to each colour channel of an H x W x 3 float image."""
+    return np.stack([fn(img[..., i]) for i in range(img.shape[2])], -1)
+
+
 def _disk(radius: float, alias_blur: float) -> np.ndarray:
     size = int(np.ceil(radius)) + 2
     y, x = np.mgrid[-size:size + 1, -size:size + 1]
@@ -60,7 +65,7 @@ def _disk(radius: float, alias_blur: float) -> np.ndarray:
 def defocus_blur(x, s, rng):
     radius, alias = [(0.3, 0.4), (0.4, 0.5), (0.5, 0.6), (1, 0.2), (1.5, 0.1)][s - 1]
     k = _disk(radius, alias)
-    return _to_uint8(np.stack([ndimage.convolve(_to01(x)[..., i], k, mode="reflect") for i in range(3)], -1))
+    return _to_uint8(_per_channel(lambda c: ndimage.convolve(c, k, mode="reflect"), _to01(x)))
 
 
 def glass_blur(x, s, rng):
@@ -82,7 +87,7 @@ def motion_blur(x, s, rng):
     kernel[length, length:] = 1.0  # a line from the centre: blur in one direction, like a moving camera
     kernel = ndimage.rotate(kernel, angle, reshape=False, order=1)
     kernel /= kernel.sum()
-    return _to_uint8(np.stack([ndimage.convolve(_to01(x)[..., i], kernel, mode="nearest") for i in range(3)], -1))
+    return _to_uint8(_per_channel(lambda c: ndimage.convolve(c, kernel, mode="nearest"), _to01(x)))
 
 
 def zoom_blur(x, s, rng):
@@ -115,15 +120,15 @@ def contrast(x, s, rng):
 def elastic_transform(x, s, rng):
     alpha, sigma = [(1.0, 2.0), (1.5, 2.0), (2.0, 2.0), (2.5, 1.5), (3.0, 1.5)][s - 1]
     h, w = x.shape[:2]
-    dx = ndimage.gaussian_filter(rng.uniform(-1, 1, (h, w)), sigma) * alpha / max(
-        1e-8, np.abs(ndimage.gaussian_filter(rng.uniform(-1, 1, (h, w)), sigma)).max())
-    dy = ndimage.gaussian_filter(rng.uniform(-1, 1, (h, w)), sigma) * alpha / max(
-        1e-8, np.abs(ndimage.gaussian_filter(rng.uniform(-1, 1, (h, w)), sigma)).max())
+
+    def displacement() -> np.ndarray:  # a smooth random field whose largest shift is alpha pixels
+        field = ndimage.gaussian_filter(rng.uniform(-1, 1, (h, w)), sigma)
+        return field * alpha / max(1e-8, np.abs(field).max())
+
+    dx, dy = displacement(), displacement()
     yy, xx = np.meshgrid(np.arange(h), np.arange(w), indexing="ij")
-    img = _to01(x)
-    out = np.stack([ndimage.map_coordinates(img[..., i], [yy + dy, xx + dx], order=1, mode="reflect")
-                    for i in range(3)], -1)
-    return _to_uint8(out)
+    return _to_uint8(_per_channel(
+        lambda c: ndimage.map_coordinates(c, [yy + dy, xx + dx], order=1, mode="reflect"), _to01(x)))
 
 
 def pixelate(x, s, rng):
