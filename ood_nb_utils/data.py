@@ -11,6 +11,7 @@ that ``prepare`` writes beside it.
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -308,6 +309,21 @@ def subset_indices(labels: np.ndarray, n: int | None, seed: int) -> np.ndarray:
     rest = np.setdiff1d(np.arange(total), picked)
     extra = rng.choice(rest, n - len(picked), replace=False) if n > len(picked) else np.zeros(0, dtype=np.int64)
     return np.sort(np.concatenate([picked, extra]).astype(np.int64))
+
+
+def per_class_fraction(labels: np.ndarray, fraction: float, seed: int) -> np.ndarray:
+    """Sorted positions of a seeded subset keeping ``ceil(fraction * n_c)`` images of every class c."""
+    if not 0.0 < fraction <= 1.0:
+        raise ValueError(f"fraction must be in (0, 1], got {fraction}")
+    labels = np.asarray(labels)
+    if labels.min() < 0:
+        raise ValueError("per-class subsets need class labels >= 0")
+    rng = np.random.default_rng(seed)
+    picked = []
+    for c in np.unique(labels):
+        members = np.flatnonzero(labels == c)
+        picked.append(rng.choice(members, max(1, math.ceil(fraction * len(members) - 1e-9)), replace=False))
+    return np.sort(np.concatenate(picked)).astype(np.int64)
 
 
 def load(key: str, n: int | None = None, seed: int = 0, indices: np.ndarray | None = None) -> ImageSet:

@@ -58,6 +58,16 @@ class Features:
     def labels(self) -> np.ndarray:
         return self.arrays["labels"]
 
+    def subset(self, rows: np.ndarray, name: str | None = None) -> Features:
+        """The same features restricted to ``rows`` (positions in this bundle, not dataset indices)."""
+        rows = np.asarray(rows)
+        arrays = {k: v[rows] for k, v in self.arrays.items()}
+        return Features(self.model, name or f"{self.dataset}[{len(rows)}]", arrays)
+
+    def layer(self, name: str) -> torch.Tensor:
+        """The global-average-pooled feature of a tap (``penultimate`` is the pooled final map)."""
+        return self.penultimate if name == "penultimate" else self[f"{name}.mean"]
+
     def accuracy(self) -> float:
         """Top-1 accuracy of the logits against the labels (meaningful for an ID set)."""
         return float((self.arrays["logits"].argmax(1) == self.labels).mean())

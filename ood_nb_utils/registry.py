@@ -233,11 +233,33 @@ def _register_nap() -> None:
                         defaults={"w": None, "eps": scorers.NAP_EPS}))
 
 
+# --- Prototype Fusion (chapter 4) ---------------------------------------------------------------
+
+# Taps of the released code for DenseNet-BC-100: dense block 2's output (300-d), dense block 3's
+# output before the final BN (342-d) and the final BN+ReLU map (342-d), each global-average-pooled.
+PROTOTYPE_LAYERS: tuple[str, ...] = ("block2", "block3", "final")
+
+
+def _fit_prototype_fusion(train: Features, head: Head, layers, weights) -> dict[str, torch.Tensor]:
+    return scorers.fit_prototypes({name: train.layer(name) for name in layers}, train.labels,
+                                  num_classes=head.weight.shape[0])
+
+
+def _register_prototype_fusion() -> None:
+    register(Method("prototype_fusion", "Prototype Fusion",
+                    "Gul et al., 2026 (block2, block3, final; uniform weights; calibration = the ID train subset)",
+                    fit=_fit_prototype_fusion,
+                    score=lambda f, head, protos, layers, weights: scorers.prototype_fusion(
+                        {name: f.layer(name) for name in layers}, protos, weights=weights),
+                    defaults={"layers": PROTOTYPE_LAYERS, "weights": None}))
+
+
 BASELINES: tuple[str, ...] = ("msp", "mls", "energy", "odin", "mahalanobis", "knn", "react", "bfact", "dice",
                               "ash_p", "ash_b", "ash_s", "scale", "lts")
 
 _builtin()
 _register_nap()
+_register_prototype_fusion()
 
 
 def fit_method(method: Method, train: Features, head: Head, params: dict[str, Any]) -> Any:

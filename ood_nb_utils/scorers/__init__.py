@@ -25,11 +25,21 @@ from .distance import MahalanobisFit, fit_knn, fit_mahalanobis, knn, mahalanobis
 from .logits import energy, linear_head, max_logit, msp
 from .nap import NAP_EPS, nap, nap_combine, nap_from_maps, nap_transformer, positive_base
 from .odin import odin
+from .prototypes import (
+    class_means,
+    cosine_matrix,
+    fit_prototypes,
+    fuse_maxima,
+    layer_maxima,
+    layer_similarities,
+    prototype_fusion,
+)
 
 __all__ = [
-    "ash_b", "ash_p", "ash_s", "bfact", "dice", "energy", "fit_dice", "fit_knn", "fit_mahalanobis", "fit_react",
-    "kept_count", "knn", "linear_head", "lts", "mahalanobis", "MahalanobisFit", "max_logit", "msp", "NAP_EPS",
-    "nap", "nap_combine", "nap_from_maps", "nap_transformer", "odin", "positive_base", "percentile_threshold",
-    "react", "scale", "scaling_factor", "shape_ash_b", "shape_ash_p", "shape_ash_s", "shape_bfact", "shape_scale",
-    "top_k_mask",
+    "ash_b", "ash_p", "ash_s", "bfact", "class_means", "cosine_matrix", "dice", "energy", "fit_dice", "fit_knn",
+    "fit_mahalanobis", "fit_prototypes", "fit_react", "fuse_maxima", "kept_count", "knn", "layer_maxima",
+    "layer_similarities", "linear_head", "lts", "mahalanobis", "MahalanobisFit", "max_logit", "msp", "nap",
+    "nap_combine", "NAP_EPS", "nap_from_maps", "nap_transformer", "odin", "percentile_threshold", "positive_base",
+    "prototype_fusion", "react", "scale", "scaling_factor", "shape_ash_b", "shape_ash_p", "shape_ash_s",
+    "shape_bfact", "shape_scale", "top_k_mask",
 ]
