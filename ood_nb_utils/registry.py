@@ -17,9 +17,10 @@ import numpy as np
 import torch
 
 from . import scorers
+from .cache import array_digest
 from .data import normalize
 from .features import Features, cached_per_image
-from .models import LoadedModel
+from .models import LoadedModel, load_model
 
 
 @dataclass(frozen=True)
@@ -82,18 +83,43 @@ def get(name: str) -> Method:
 
 
 def _odin_network(model_name: str, dataset: str, n: int | None, seed: int, *, temperature: float,
-                  epsilon: float, batch_size: int = 64) -> np.ndarray:
+                  epsilon: float, head: str = "plain", head_params: dict | None = None,
+                  batch_size: int = 64) -> np.ndarray:
+    """ODIN scores of a seeded image subset, cached. ``head`` names what maps the penultimate feature
+    to logits: the network's own head (``plain``), ReAct-clipped (``react``) or HIMPLoS (``himplos``)."""
+    head_params = dict(head_params or {})
+
     def compute(model: LoadedModel, images: np.ndarray) -> dict[str, np.ndarray]:
         from tqdm import tqdm
 
+        logits_of = _odin_head(model, head, head_params)
         out = []
-        for start in tqdm(range(0, len(images), batch_size), desc=f"ODIN | {dataset}", mininterval=20):
+        for start in tqdm(range(0, len(images), batch_size), desc=f"ODIN ({head}) | {dataset}", mininterval=20):
             batch = normalize(images[start:start + batch_size])
-            out.append(scorers.odin(model.net, batch, temperature=temperature, epsilon=epsilon))
+            out.append(scorers.odin(logits_of, batch, temperature=temperature, epsilon=epsilon))
         return {"scores": torch.cat(out).numpy()}
 
     params = {"temperature": temperature, "epsilon": epsilon}
+    if head != "plain":  # keeps the cache key of plain ODIN unchanged
+        params.update(head=head, **{k: (v if not isinstance(v, torch.Tensor) else array_digest(v.numpy()))
+                                    for k, v in head_params.items()})
     return cached_per_image("odin", model_name, dataset, n, seed, params, compute)["scores"]
+
+
+def _odin_head(model: LoadedModel, head: str, head_params: dict) -> Callable[[torch.Tensor], torch.Tensor]:
+    if head == "plain":
+        return model.net
+    w, b = model.weight, model.bias
+
+    def logits_of(x: torch.Tensor) -> torch.Tensor:
+        h = model.net.forward_taps(x)["penultimate"]
+        if head == "react":
+            return scorers.linear_head(h.clamp(max=head_params["threshold"]), w, b)
+        if head == "himplos":
+            return scorers.himplos_logits(h, w, b, **head_params)
+        raise ValueError(f"unknown ODIN head {head!r}; use plain, react or himplos")
+
+    return logits_of
 
 
 def _react_threshold(train: Features, head: Head, threshold: float, percentile: float | None) -> float:
@@ -254,12 +280,88 @@ def _register_prototype_fusion() -> None:
                     defaults={"layers": PROTOTYPE_LAYERS, "weights": None}))
 
 
+# --- HIMPLoS (chapter 3) -------------------------------------------------------------------------
+
+HIMPLOS_DEFAULTS = {"percentile": scorers.HIMPLOS_PERCENTILE, "threshold": scorers.HIMPLOS_THRESHOLD, "mask": True,
+                    "clip": True, "smooth": True, "enhance_alpha": None}
+
+
+def _fit_class_means(train: Features, head: Head, **_) -> torch.Tensor:
+    """HIMPLoS' prototypes (Eq. 6): class means of the raw penultimate train features."""
+    return scorers.class_means(train.penultimate, train.labels, num_classes=head.weight.shape[0])
+
+
+def _himplos_logits(f: Features, head: Head, protos: torch.Tensor, **options) -> torch.Tensor:
+    return scorers.himplos_logits(f.penultimate, head.weight, head.bias, protos, **options)
+
+
+def _calibration_prototypes(model_name: str) -> torch.Tensor:
+    """Class means of the current profile's train subset, for the network-based HIMPLoS-ODIN."""
+    from .config import current_profile
+    from .data import role_size
+    from .features import extract
+    from .models import CHECKPOINTS
+
+    profile = current_profile()
+    key = f"{CHECKPOINTS[model_name].id_dataset}_train"
+    train = extract(model_name, key, n=role_size(profile, key), seed=profile.seed)
+    model = load_model(model_name)
+    return _fit_class_means(train, Head.of(model))
+
+
+def smoothed_energy(method: Method, feats: Features, head: Head, state: Any, params: dict[str, Any],
+                    prototypes: torch.Tensor) -> np.ndarray:
+    """HIMPLoS' logit smoothing alone on top of another method (Table IV): energy of
+    ``s(h, v_c) * f_method``, with ``c`` the network's own prediction."""
+    logits = feats.logits if method.logits is None else method.logits(feats, head, state, **params)
+    smoothed = scorers.smooth_logits(logits, feats.penultimate, prototypes, predicted=feats.logits.argmax(1))
+    return scorers.energy(smoothed).double().numpy()
+
+
+def _register_himplos() -> None:
+    register(Method("dice_react", "DICE+ReAct", "Sun & Li, ECCV 2022 (p = 90, ReAct threshold 1.6; DICE's mask from "
+                                                "unclipped train means)",
+                    fit=lambda train, head, sparsity, threshold: scorers.fit_dice(train.penultimate, head.weight,
+                                                                                  sparsity=sparsity),
+                    score=lambda f, head, w, sparsity, threshold: scorers.dice(f.penultimate.clamp(max=threshold), w,
+                                                                               head.bias),
+                    logits=lambda f, head, w, sparsity, threshold: scorers.linear_head(
+                        f.penultimate.clamp(max=threshold), w, head.bias),
+                    defaults={"sparsity": 90.0, "threshold": 1.6}))
+    register(Method("himplos", "HIMPLoS", "Sun et al., 2024, Eq. 10-11 (p = 60, lambda = 1.6 for CIFAR DenseNet)",
+                    fit=_fit_class_means,
+                    score=lambda f, head, protos, **o: scorers.energy(_himplos_logits(f, head, protos, **o)),
+                    logits=_himplos_logits, defaults=dict(HIMPLOS_DEFAULTS)))
+    register(Method("himplos_msp", "MSP+HIMPLoS", "Sun et al., 2024, Table IV (MSP of the HIMPLoS logits)",
+                    fit=_fit_class_means,
+                    score=lambda f, head, protos, **o: scorers.msp(_himplos_logits(f, head, protos, **o)),
+                    logits=_himplos_logits, defaults=dict(HIMPLOS_DEFAULTS)))
+    register(Method("react_msp", "MSP+ReAct", "Sun et al., 2024, Table IV (MSP of ReAct-clipped logits)",
+                    score=lambda f, head, state, threshold: scorers.msp(scorers.linear_head(
+                        f.penultimate.clamp(max=threshold), head.weight, head.bias)),
+                    defaults={"threshold": 1.6}))
+    register(Method("react_odin", "ODIN+ReAct", "Sun et al., 2024, Table IV (ODIN through ReAct-clipped logits)",
+                    network=lambda model, dataset, n, seed, temperature, epsilon, threshold: _odin_network(
+                        model, dataset, n, seed, temperature=temperature, epsilon=epsilon, head="react",
+                        head_params={"threshold": threshold}),
+                    defaults={"temperature": 1000.0, "epsilon": 0.0014, "threshold": 1.6}))
+    register(Method("himplos_odin", "ODIN+HIMPLoS", "Sun et al., 2024, Table IV (ODIN through the HIMPLoS logits; "
+                                                    "prototypes from the profile's train subset)",
+                    network=lambda model, dataset, n, seed, temperature, epsilon, percentile, threshold: _odin_network(
+                        model, dataset, n, seed, temperature=temperature, epsilon=epsilon, head="himplos",
+                        head_params={"prototypes": _calibration_prototypes(model), "percentile": percentile,
+                                     "threshold": threshold}),
+                    defaults={"temperature": 1000.0, "epsilon": 0.0014, "percentile": scorers.HIMPLOS_PERCENTILE,
+                              "threshold": scorers.HIMPLOS_THRESHOLD}))
+
+
 BASELINES: tuple[str, ...] = ("msp", "mls", "energy", "odin", "mahalanobis", "knn", "react", "bfact", "dice",
                               "ash_p", "ash_b", "ash_s", "scale", "lts")
 
 _builtin()
 _register_nap()
 _register_prototype_fusion()
+_register_himplos()
 
 
 def fit_method(method: Method, train: Features, head: Head, params: dict[str, Any]) -> Any:

@@ -22,6 +22,15 @@ from .activation_shaping import (
     top_k_mask,
 )
 from .distance import MahalanobisFit, fit_knn, fit_mahalanobis, knn, mahalanobis
+from .himplos import (
+    HIMPLOS_PERCENTILE,
+    HIMPLOS_THRESHOLD,
+    class_masks,
+    himplos,
+    himplos_logits,
+    prototype_cosine,
+    smooth_logits,
+)
 from .logits import energy, linear_head, max_logit, msp
 from .nap import NAP_EPS, nap, nap_combine, nap_from_maps, nap_transformer, positive_base
 from .odin import odin
@@ -36,10 +45,11 @@ from .prototypes import (
 )
 
 __all__ = [
-    "ash_b", "ash_p", "ash_s", "bfact", "class_means", "cosine_matrix", "dice", "energy", "fit_dice", "fit_knn",
-    "fit_mahalanobis", "fit_prototypes", "fit_react", "fuse_maxima", "kept_count", "knn", "layer_maxima",
-    "layer_similarities", "linear_head", "lts", "mahalanobis", "MahalanobisFit", "max_logit", "msp", "nap",
-    "nap_combine", "NAP_EPS", "nap_from_maps", "nap_transformer", "odin", "percentile_threshold", "positive_base",
+    "ash_b", "ash_p", "ash_s", "bfact", "class_masks", "class_means", "cosine_matrix", "dice", "energy", "fit_dice",
+    "fit_knn", "fit_mahalanobis", "fit_prototypes", "fit_react", "fuse_maxima", "himplos", "himplos_logits",
+    "HIMPLOS_PERCENTILE", "HIMPLOS_THRESHOLD", "kept_count", "knn", "layer_maxima", "layer_similarities",
+    "linear_head", "lts", "mahalanobis", "MahalanobisFit", "max_logit", "msp", "nap", "nap_combine", "NAP_EPS",
+    "nap_from_maps", "nap_transformer", "odin", "percentile_threshold", "positive_base", "prototype_cosine",
     "prototype_fusion", "react", "scale", "scaling_factor", "shape_ash_b", "shape_ash_p", "shape_ash_s",
-    "shape_bfact", "shape_scale", "top_k_mask",
+    "shape_bfact", "shape_scale", "smooth_logits", "top_k_mask",
 ]

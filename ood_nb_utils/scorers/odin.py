@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from ..data import CIFAR_STD
 
 
-def odin(net: nn.Module, images: torch.Tensor, *, temperature: float = 1000.0, epsilon: float = 0.0014,
-         std: tuple[float, float, float] = CIFAR_STD) -> torch.Tensor:
+def odin(net: Callable[[torch.Tensor], torch.Tensor], images: torch.Tensor, *, temperature: float = 1000.0,
+         epsilon: float = 0.0014, std: tuple[float, float, float] = CIFAR_STD) -> torch.Tensor:
     """Max softmax at temperature T of the input moved by ``epsilon`` against the loss gradient.
 
     ``images`` are normalised (N x 3 x H x W). The step is ``epsilon`` in [0, 1] pixel units, so
-    it is divided by the per-channel std in normalised space (as in ODIN's code). Defaults
+    it is divided by the per-channel std in normalised space (as in ODIN's code). ``net`` maps
+    images to logits: the network, or the network followed by a logit modification (e.g.
+    ReAct or HIMPLoS on its penultimate feature, Table IV of HIMPLoS). Defaults
     T = 1000, epsilon = 0.0014: ODIN's values for DenseNet on CIFAR-10 (Sec. 4).
     """
     if images.ndim != 4 or images.shape[1] != 3:
