@@ -21,6 +21,16 @@ from .activation_shaping import (
     shape_scale,
     top_k_mask,
 )
+from .adascale import (
+    REGIONS,
+    adaptive_percentile,
+    adascale_a,
+    adascale_l,
+    ecdf,
+    perturb_inputs,
+    shift_statistics,
+    top_count,
+)
 from .distance import MahalanobisFit, fit_knn, fit_mahalanobis, knn, mahalanobis
 from .himplos import (
     HIMPLOS_PERCENTILE,
@@ -45,6 +55,8 @@ from .prototypes import (
 )
 
 __all__ = [
+    "adaptive_percentile", "adascale_a", "adascale_l", "ecdf", "perturb_inputs", "REGIONS", "shift_statistics",
+    "top_count",
     "ash_b", "ash_p", "ash_s", "bfact", "class_masks", "class_means", "cosine_matrix", "dice", "energy", "fit_dice",
     "fit_knn", "fit_mahalanobis", "fit_prototypes", "fit_react", "fuse_maxima", "himplos", "himplos_logits",
     "HIMPLOS_PERCENTILE", "HIMPLOS_THRESHOLD", "kept_count", "knn", "layer_maxima", "layer_similarities",
