@@ -355,6 +355,44 @@ def _register_himplos() -> None:
                               "threshold": scorers.HIMPLOS_THRESHOLD}))
 
 
+# --- AdaSCALE (chapter 2) ------------------------------------------------------------------------
+
+
+def _adascale_network(variant: str, model_name: str, dataset: str, n: int | None, seed: int, *, p_min, p_max,
+                      k1: float, k2, lam: float, fraction: float, epsilon: float, n_val: int) -> np.ndarray:
+    """AdaSCALE scores of a seeded subset; the eCDF comes from ``n_val`` held-out ID train images.
+    ``p_min``/``p_max``/``k2`` default to the paper's DenseNet-101 values (Tables 12-13)."""
+    from .config import current_profile
+    from .data import load, role_size
+    from .features import extract
+    from .models import CHECKPOINTS
+    from .perturbation import PAPER_HYPERPARAMETERS, adascale_scores, perturbed_features
+    from .pseudo_ood import heldout_images
+
+    id_dataset = CHECKPOINTS[model_name].id_dataset
+    paper = PAPER_HYPERPARAMETERS[(variant, id_dataset)]
+    p_min, p_max, k2 = (paper[i] if v is None else v for i, v in enumerate((p_min, p_max, k2)))
+    profile = current_profile()
+    train_key = f"{id_dataset}_train"
+    train = extract(model_name, train_key, n=role_size(profile, train_key), seed=profile.seed)
+    kw = {"fraction": fraction, "epsilon": epsilon}
+    reference = perturbed_features(model_name, heldout_images(train, n_val, seed), **kw)
+    test = perturbed_features(model_name, load(dataset, n=n, seed=seed), **kw)
+    model = load_model(model_name)
+    return adascale_scores(test, reference, model.weight, model.bias, variant=variant, p_min=p_min, p_max=p_max,
+                           k1=k1, k2=k2, lam=lam)
+
+
+def _register_adascale() -> None:
+    defaults = {"p_min": None, "p_max": None, "k1": 1.0, "k2": None, "lam": 10.0, "fraction": 0.05,
+                "epsilon": 0.5, "n_val": 1000}
+    for variant, title in [("a", "AdaSCALE-A"), ("l", "AdaSCALE-L")]:
+        register(Method(f"adascale_{variant}", title,
+                        "Regmi, 2025, Algorithm 1 (DenseNet-101 values of Tables 12-13 unless given; eCDF from "
+                        "held-out ID train images)",
+                        network=partial(_adascale_network, variant), defaults=dict(defaults)))
+
+
 BASELINES: tuple[str, ...] = ("msp", "mls", "energy", "odin", "mahalanobis", "knn", "react", "bfact", "dice",
                               "ash_p", "ash_b", "ash_s", "scale", "lts")
 
@@ -362,6 +400,7 @@ _builtin()
 _register_nap()
 _register_prototype_fusion()
 _register_himplos()
+_register_adascale()
 
 
 def fit_method(method: Method, train: Features, head: Head, params: dict[str, Any]) -> Any:

@@ -88,3 +88,21 @@ def test_cli_offers_the_chapter_methods(capsys):
     assert set(got) == set(methods.split(","))
     # HIMPLoS separates CIFAR-10 from Textures far better than chance on the real checkpoint
     assert got["himplos"]["auroc"] > 0.9 and got["prototype_fusion"]["auroc"] > 0.9
+
+
+@requires("cifar10", model=C10)
+def test_perturbed_features_match_a_clean_forward_and_are_cached():
+    from ood_nb_utils import cache
+    from ood_nb_utils.data import load
+    from ood_nb_utils.perturbation import perturbed_features
+
+    images = load("cifar10", indices=np.arange(4))
+    first = perturbed_features(C10, images, progress=False)
+    clean = extract(C10, "cifar10").arrays["penultimate"][:4]
+    assert np.allclose(first["penultimate"], clean, atol=1e-4)
+    shift = np.abs(first["perturbed"] - first["penultimate"])
+    assert shift.max() > 0  # the perturbation moves the activations ...
+    assert shift.mean() < first["penultimate"].mean()  # ... by less than their own size
+    hits = cache.STATS.hits
+    again = perturbed_features(C10, images, progress=False)
+    assert cache.STATS.hits == hits + 1 and np.array_equal(again["perturbed"], first["perturbed"])
