@@ -106,3 +106,15 @@ def test_perturbed_features_match_a_clean_forward_and_are_cached():
     hits = cache.STATS.hits
     again = perturbed_features(C10, images, progress=False)
     assert cache.STATS.hits == hits + 1 and np.array_equal(again["perturbed"], first["perturbed"])
+
+
+@requires("cifar10", "textures", model=C10)
+def test_cli_adascale_uses_the_cached_perturbation(capsys):
+    """AdaSCALE through the command line: 300 test images per set, eCDF from 1,000 held-out train images
+    (the same cached perturbed activations chapter 2 reads), paper's DenseNet-101 hyperparameters."""
+    assert main(["evaluate", "--model", C10, "--methods", "adascale_a,adascale_l,scale", "--ood", "textures",
+                 "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    got = {r["method"]: r for r in out["results"]}
+    assert got["adascale_a"]["n_id"] == got["adascale_a"]["n_ood"] == 300
+    assert got["adascale_a"]["auroc"] > 0.85 and got["adascale_l"]["auroc"] > 0.85
