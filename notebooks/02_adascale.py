@@ -63,7 +63,7 @@ from ood_nb_utils import config, data, metrics, plots, registry, scorers
 from ood_nb_utils.evaluation import FeatureStore
 from ood_nb_utils.features import Features, throughput
 from ood_nb_utils.models import load_model
-from ood_nb_utils.perturbation import PAPER_HYPERPARAMETERS, adascale_scores, perturbed_features, validation_split
+from ood_nb_utils.perturbation import PAPER_HYPERPARAMETERS, adascale_scores, perturbed_features
 from ood_nb_utils.pseudo_ood import heldout_images
 from ood_nb_utils.scorecard import Scorecard
 
@@ -104,7 +104,7 @@ test, pool, val_ood = {}, {}, {}
 for ds, model in MODELS.items():
     test[ds] = {d: perturbed_features(model, data.load(d, n=G, seed=PROFILE.seed)) for d in [ds, *OOD[ds]]}
     pool[ds] = perturbed_features(model, heldout_images(stores[ds].train, 1000, PROFILE.seed))
-    val_ood[ds] = perturbed_features(model, validation_split("tin", test[ds]["tin"]["indices"], G, PROFILE.seed))
+    val_ood[ds] = perturbed_features(model, data.load_heldout("tin", test[ds]["tin"]["indices"], G, PROFILE.seed))
 
 
 def take(arrays, rows):

@@ -352,6 +352,14 @@ def heldout_indices(labels: np.ndarray, used: np.ndarray, n: int = 1000, seed: i
     return free[subset_indices(labels[free], min(n, len(free)), seed)]
 
 
+def load_heldout(key: str, used: np.ndarray, n: int = 1000, seed: int = 0) -> ImageSet:
+    """:func:`heldout_indices` of set ``key`` loaded as images: ``n`` images that are not in ``used``
+    (a fit subset of train images, or the test rows of an OOD set carved into a validation split)."""
+    with np.load(find_file(key)[0]) as archive:
+        labels = archive["labels"].astype(np.int64)
+    return load(key, indices=heldout_indices(labels, used, n, seed))
+
+
 def role_size(profile: Profile, key: str, id_dataset: str | None = None) -> int | None:
     """How many images of ``key`` a profile uses (None = all)."""
     if key in NEAR_OOD:  # a CIFAR test set, as ID or as the other CIFAR's near-OOD

@@ -17,7 +17,7 @@ import torch
 from tqdm import tqdm
 
 from . import cache
-from .data import ImageSet, heldout_indices, load, normalize
+from .data import ImageSet, normalize
 from .features import cache_parts
 from .models import load_model
 from .scorers import perturb_inputs
@@ -60,13 +60,6 @@ def perturbed_features(model_name: str, images: ImageSet, *, fraction: float = 0
         return arrays
 
     return cache.load_or_compute("perturbed", parts, compute)
-
-
-def validation_split(dataset: str, test_indices: np.ndarray, n: int, seed: int = 0) -> ImageSet:
-    """``n`` images of ``dataset`` disjoint from ``test_indices``: an OOD validation split (e.g. of TIN)
-    that the test rows never see."""
-    labels = load(dataset).labels
-    return load(dataset, indices=heldout_indices(labels, test_indices, n, seed))
 
 
 # Tables 12-13, DenseNet-101 rows: (p_min, p_max, k2 in % of D); lambda = 10, k1 = 1%, o = 5%, eps = 0.5

@@ -12,7 +12,7 @@ import numpy as np
 
 from . import corruptions
 from .cache import array_digest
-from .data import ImageSet, find_file, heldout_indices, load
+from .data import ImageSet, load_heldout
 from .features import Features, extract_images
 
 HELDOUT_N = 1000
@@ -24,9 +24,7 @@ _MEMO: dict[tuple, tuple[Features, Features, list[tuple[str, int]]]] = {}
 
 def heldout_images(train: Features, n: int = HELDOUT_N, seed: int = 0) -> ImageSet:
     """``n`` stratified train-file images that ``train`` (the fit subset) does not contain."""
-    with np.load(find_file(train.dataset)[0]) as archive:
-        labels = archive["labels"].astype(np.int64)
-    return load(train.dataset, indices=heldout_indices(labels, train.arrays["indices"], n, seed))
+    return load_heldout(train.dataset, train.arrays["indices"], n, seed)
 
 
 def heldout_features(train: Features, n: int = HELDOUT_N, seed: int = 0,
