@@ -295,8 +295,9 @@ def _himplos_logits(f: Features, head: Head, protos: torch.Tensor, **options) ->
     return scorers.himplos_logits(f.penultimate, head.weight, head.bias, protos, **options)
 
 
-def _calibration_prototypes(model_name: str) -> torch.Tensor:
-    """Class means of the current profile's train subset, for the network-based HIMPLoS-ODIN."""
+def _profile_train(model_name: str) -> Features:
+    """The current profile's ID train subset of ``model_name`` (what feature-based methods fit on),
+    for network-based methods that need ID statistics."""
     from .config import current_profile
     from .data import role_size
     from .features import extract
@@ -304,9 +305,12 @@ def _calibration_prototypes(model_name: str) -> torch.Tensor:
 
     profile = current_profile()
     key = f"{CHECKPOINTS[model_name].id_dataset}_train"
-    train = extract(model_name, key, n=role_size(profile, key), seed=profile.seed)
-    model = load_model(model_name)
-    return _fit_class_means(train, Head.of(model))
+    return extract(model_name, key, n=role_size(profile, key), seed=profile.seed)
+
+
+def _calibration_prototypes(model_name: str) -> torch.Tensor:
+    """Class means of the current profile's train subset, for the network-based HIMPLoS-ODIN."""
+    return _fit_class_means(_profile_train(model_name), Head.of(load_model(model_name)))
 
 
 def smoothed_energy(method: Method, feats: Features, head: Head, state: Any, params: dict[str, Any],
@@ -362,21 +366,15 @@ def _adascale_network(variant: str, model_name: str, dataset: str, n: int | None
                       k1: float, k2, lam: float, fraction: float, epsilon: float, n_val: int) -> np.ndarray:
     """AdaSCALE scores of a seeded subset; the eCDF comes from ``n_val`` held-out ID train images.
     ``p_min``/``p_max``/``k2`` default to the paper's DenseNet-101 values (Tables 12-13)."""
-    from .config import current_profile
-    from .data import load, role_size
-    from .features import extract
+    from .data import load
     from .models import CHECKPOINTS
     from .perturbation import PAPER_HYPERPARAMETERS, adascale_scores, perturbed_features
     from .pseudo_ood import heldout_images
 
-    id_dataset = CHECKPOINTS[model_name].id_dataset
-    paper = PAPER_HYPERPARAMETERS[(variant, id_dataset)]
+    paper = PAPER_HYPERPARAMETERS[(variant, CHECKPOINTS[model_name].id_dataset)]
     p_min, p_max, k2 = (paper[i] if v is None else v for i, v in enumerate((p_min, p_max, k2)))
-    profile = current_profile()
-    train_key = f"{id_dataset}_train"
-    train = extract(model_name, train_key, n=role_size(profile, train_key), seed=profile.seed)
     kw = {"fraction": fraction, "epsilon": epsilon}
-    reference = perturbed_features(model_name, heldout_images(train, n_val, seed), **kw)
+    reference = perturbed_features(model_name, heldout_images(_profile_train(model_name), n_val, seed), **kw)
     test = perturbed_features(model_name, load(dataset, n=n, seed=seed), **kw)
     model = load_model(model_name)
     return adascale_scores(test, reference, model.weight, model.bias, variant=variant, p_min=p_min, p_max=p_max,
