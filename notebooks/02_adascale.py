@@ -63,7 +63,12 @@ from ood_nb_utils import config, data, metrics, plots, registry, scorers
 from ood_nb_utils.evaluation import FeatureStore
 from ood_nb_utils.features import Features, throughput
 from ood_nb_utils.models import load_model
-from ood_nb_utils.perturbation import PAPER_HYPERPARAMETERS, adascale_scores, perturbed_features
+from ood_nb_utils.perturbation import (
+    PAPER_HYPERPARAMETERS,
+    adascale_scores,
+    cached_shift_statistics,
+    perturbed_features,
+)
 from ood_nb_utils.pseudo_ood import heldout_images
 from ood_nb_utils.scorecard import Scorecard
 
@@ -164,16 +169,11 @@ plt.show()
 # larger for OOD images, as an OOD likelihood should be.
 
 # %%
-def stats_of(arrays, k1=1.0, k2=5.0, lam=10.0):
-    return scorers.shift_statistics(torch.from_numpy(arrays["penultimate"]), torch.from_numpy(arrays["perturbed"]),
-                                    k1_percent=k1, k2_percent=k2, lam=lam)
-
-
 rows = []
 for ds in MODELS:
-    s_id = stats_of(test[ds][ds])
+    s_id = cached_shift_statistics(test[ds][ds])
     for d in OOD[ds]:
-        s = stats_of(test[ds][d])
+        s = cached_shift_statistics(test[ds][d])
         rows.append({"ID": ds, "OOD": data.DATASETS[d].display_name, "group": data.ood_group(ds, d),
                      "Q_OOD / Q_ID": (s["Q"].mean() / s_id["Q"].mean()).item(),
                      "C_o,OOD / C_o,ID": (s["C_o"].mean() / s_id["C_o"].mean()).item(),
@@ -604,8 +604,8 @@ print(f"scorecard written to {path}; verdicts: {card.counts()}")
 # Solution 1: -Q' as a detector vs AdaSCALE-A (near and far averages, CIFAR-10)
 ds = "cifar10"
 for group in ("near", "far"):
-    q_id = -stats_of(test[ds][ds], k2=best[(ds, "a")]["k2"])["Q_prime"].numpy()
-    aucs = [metrics.auroc(q_id, -stats_of(test[ds][d], k2=best[(ds, "a")]["k2"])["Q_prime"].numpy())
+    q_id = -cached_shift_statistics(test[ds][ds], k2=best[(ds, "a")]["k2"])["Q_prime"].numpy()
+    aucs = [metrics.auroc(q_id, -cached_shift_statistics(test[ds][d], k2=best[(ds, "a")]["k2"])["Q_prime"].numpy())
             for d in GROUP[ds][group]]
     print(f"{group}: -Q' AUROC {100 * np.mean(aucs):.2f}% vs AdaSCALE-A {avg(ds, 'AdaSCALE-A', group):.2f}%")
 # Q' only decides the percentile; the energy of the scaled feature carries the class evidence.

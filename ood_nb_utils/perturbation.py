@@ -20,7 +20,7 @@ from . import cache
 from .data import ImageSet, normalize
 from .features import cache_parts
 from .models import load_model
-from .scorers import perturb_inputs
+from .scorers import perturb_inputs, shift_statistics
 
 PERTURBATION_VERSION = 1
 BATCH_SIZE = 32
@@ -69,18 +69,22 @@ PAPER_HYPERPARAMETERS: dict[tuple[str, str], tuple[float, float, float]] = {
 }
 
 
+def cached_shift_statistics(arrays: dict[str, np.ndarray], *, k1: float = 1.0, k2: float = 5.0,
+                            lam: float = 10.0) -> dict[str, torch.Tensor]:
+    """Q, C_o and Q' (:func:`~ood_nb_utils.scorers.shift_statistics`) of arrays from :func:`perturbed_features`."""
+    return shift_statistics(torch.from_numpy(arrays["penultimate"]), torch.from_numpy(arrays["perturbed"]),
+                            k1_percent=k1, k2_percent=k2, lam=lam)
+
+
 def adascale_scores(test: dict[str, np.ndarray], reference: dict[str, np.ndarray], weight: torch.Tensor,
                     bias: torch.Tensor, *, variant: str, p_min: float, p_max: float, k1: float = 1.0,
                     k2: float = 5.0, lam: float = 10.0) -> np.ndarray:
     """AdaSCALE-A (``variant="a"``) or -L (``"l"``) scores of cached ``test`` arrays, with the eCDF of
     Q' built from the cached ID ``reference`` arrays (both from :func:`perturbed_features`)."""
-    from .scorers import adaptive_percentile, adascale_a, adascale_l, shift_statistics
+    from .scorers import adaptive_percentile, adascale_a, adascale_l
 
-    def q_prime(arrays: dict[str, np.ndarray]) -> torch.Tensor:
-        return shift_statistics(torch.from_numpy(arrays["penultimate"]), torch.from_numpy(arrays["perturbed"]),
-                                k1_percent=k1, k2_percent=k2, lam=lam)["Q_prime"]
-
-    pct = adaptive_percentile(q_prime(test), q_prime(reference), p_min=p_min, p_max=p_max)
+    q_test, q_ref = (cached_shift_statistics(a, k1=k1, k2=k2, lam=lam)["Q_prime"] for a in (test, reference))
+    pct = adaptive_percentile(q_test, q_ref, p_min=p_min, p_max=p_max)
     h = torch.from_numpy(test["penultimate"])
     if variant == "a":
         return adascale_a(h, weight, bias, pct).double().numpy()
