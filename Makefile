@@ -6,7 +6,9 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: book test lint benchmark clean
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: book test pagetest chromium lint benchmark clean
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"Python 3.11 needed, found {sys.version}"'
@@ -19,6 +21,15 @@ test: $(VENV)/.installed
 
 book: $(VENV)/.installed
 	$(VENV)/bin/jupyter-book build . 2>&1 | tee _build_book.log; exit $${PIPESTATUS[0]}
+
+# Debian's chromium and chromium-driver, for the rendered-page checks (installed only when missing)
+chromium:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver; }
+
+# After `make book`: every built page in headless Chromium; screenshots in _build/screenshots/
+pagetest: $(VENV)/.installed chromium
+	$(PY) -m pytest -m pages tests/test_rendered_book.py
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check ood_nb_utils tests notebooks benchmarks

@@ -44,6 +44,16 @@
 # here. Its prototypes use all 50,000 train images; ours use the profile's stratified train subset.
 
 # %%
+# Outside this repository (Binder, Colab), install the book's package first.
+import importlib.util
+import subprocess
+import sys
+
+if importlib.util.find_spec("ood_nb_utils") is None:
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
+                    "ood-nb-utils[book] @ git+https://github.com/ood-nb/posthoc-ood-book"], check=True)
+
+# %%
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -51,19 +61,15 @@ import torch
 from IPython.display import Markdown, display
 from scipy import stats
 
-from ood_nb_utils import config, data, metrics, plots, registry, scorers
+from ood_nb_utils import chapter, config, data, metrics, plots, registry, scorers
 from ood_nb_utils.embedding import embed_2d
 from ood_nb_utils.evaluation import FeatureStore, evaluate, summary_table
+from ood_nb_utils.models import MODEL_OF as MODELS
 from ood_nb_utils.models import load_model
 from ood_nb_utils.scorecard import Scorecard
 
-torch.set_num_threads(2)
-torch.manual_seed(0)
-plots.use_book_style()
-PROFILE = config.current_profile()
-print(PROFILE.describe())
+PROFILE = chapter.start()
 
-MODELS = {"cifar10": "densenet100-cifar10", "cifar100": "densenet100-cifar100"}
 stores = {ds: FeatureStore(m, PROFILE) for ds, m in MODELS.items()}
 heads = {ds: registry.Head.of(load_model(m)) for ds, m in MODELS.items()}
 PAPER_SETS = ["svhn", "lsun_crop", "lsun_resize", "isun", "textures", "places365"]  # Table I columns
@@ -231,13 +237,11 @@ COMBOS = [(r, f, s) for r in (0, 1) for f in (0, 1) for s in (0, 1)]
 him = registry.get("himplos")
 
 
-def group_means(ds, scores, metric):
-    """Mean of ``metric`` over the far, near and substitute sets, from per-set score arrays."""
-    out = {}
-    for group in ("far", "near", "substitute"):
-        sets = [d for d in OOD[ds] if data.ood_group(ds, d) == group]
-        out[group] = 100 * np.mean([getattr(metrics.all_metrics(scores[ds], scores[d]), metric) for d in sets])
-    return out
+def group_means(ds, scores):
+    """Per group (far, near, substitute): every metric in %, averaged over the group's sets."""
+    return {group: {k: 100 * v for k, v in metrics.mean_metrics(
+        scores[ds], [scores[d] for d in OOD[ds] if data.ood_group(ds, d) == group]).as_dict().items()}
+        for group in ("far", "near", "substitute")}
 
 
 def himplos_scores(ds, **options):
@@ -249,11 +253,11 @@ rows = []
 for ds in MODELS:
     for r, f, s in COMBOS:
         sc = himplos_scores(ds, clip=bool(r), mask=bool(f), smooth=bool(s))
-        fpr, auc = group_means(ds, sc, FPR), group_means(ds, sc, "auroc")
+        g = group_means(ds, sc)
         paper = TABLE3_PAPER.get((r, f, s)) if ds == "cifar100" else None
         rows.append({"ID": ds, "ReAct": "✓" * r, "FM": "✓" * f, "LS": "✓" * s,
-                     "far FPR": fpr["far"], "far AUROC": auc["far"], "near FPR": fpr["near"],
-                     "near AUROC": auc["near"], "subst. AUROC": auc["substitute"],
+                     "far FPR": g["far"][FPR], "far AUROC": g["far"]["auroc"], "near FPR": g["near"][FPR],
+                     "near AUROC": g["near"]["auroc"], "subst. AUROC": g["substitute"]["auroc"],
                      "paper FPR (6 sets)": paper[0] if paper else np.nan,
                      "paper AUROC (6 sets)": paper[1] if paper else np.nan})
 table3 = pd.DataFrame(rows)
@@ -307,9 +311,9 @@ for ds in MODELS:
         plain = {d: registry.score_features(m, st.get(d), heads[ds], state, p) for d in [ds, *OOD[ds]]}
         smoothed = {d: registry.smoothed_energy(m, st.get(d), heads[ds], state, p, protos[ds]) for d in [ds, *OOD[ds]]}
         for label, sc in [(m.title, plain), (f"{m.title} + LS", smoothed)]:
-            rows.append({"ID": ds, "method": label, "far FPR": group_means(ds, sc, FPR)["far"],
-                         "far AUROC": group_means(ds, sc, "auroc")["far"],
-                         "near AUROC": group_means(ds, sc, "auroc")["near"]})
+            g = group_means(ds, sc)
+            rows.append({"ID": ds, "method": label, "far FPR": g["far"][FPR], "far AUROC": g["far"]["auroc"],
+                         "near AUROC": g["near"]["auroc"]})
 ls_table = pd.DataFrame(rows)
 display(Markdown("**Logit smoothing on top of other methods** (all sets of the profile; values in %)"))
 display(ls_table.style.format(precision=2).hide(axis="index"))
@@ -330,9 +334,9 @@ for ds in MODELS:
         sc = himplos_scores(ds) if alpha == "smoothing" else himplos_scores(ds, smooth=False, enhance_alpha=alpha)
         paper = TABLE5_PAPER[alpha] if ds == "cifar100" else (np.nan, np.nan)
         variant = "logit smoothing (HIMPLoS)" if alpha == "smoothing" else f"enhancing a={alpha}"
-        rows.append({"ID": ds, "variant": variant,
-                     "far FPR": group_means(ds, sc, FPR)["far"], "far AUROC": group_means(ds, sc, "auroc")["far"],
-                     "near AUROC": group_means(ds, sc, "auroc")["near"],
+        g = group_means(ds, sc)
+        rows.append({"ID": ds, "variant": variant, "far FPR": g["far"][FPR], "far AUROC": g["far"]["auroc"],
+                     "near AUROC": g["near"]["auroc"],
                      "paper FPR (6 sets)": paper[0], "paper AUROC (6 sets)": paper[1]})
 table5 = pd.DataFrame(rows)
 display(table5.style.format(precision=2, na_rep="—").hide(axis="index"))
@@ -349,12 +353,12 @@ sens = []
 for ds in MODELS:
     for p in P_GRID:
         sc = himplos_scores(ds, percentile=float(p))
-        sens.append({"ID": ds, "param": "p", "value": p, **{f"{g} AUROC": v for g, v in
-                                                            group_means(ds, sc, "auroc").items()}})
+        sens.append({"ID": ds, "param": "p", "value": p,
+                     **{f"{g} AUROC": m["auroc"] for g, m in group_means(ds, sc).items()}})
     for lam in L_GRID:
         sc = himplos_scores(ds, threshold=lam)
-        sens.append({"ID": ds, "param": "lambda", "value": lam, **{f"{g} AUROC": v for g, v in
-                                                                   group_means(ds, sc, "auroc").items()}})
+        sens.append({"ID": ds, "param": "lambda", "value": lam,
+                     **{f"{g} AUROC": m["auroc"] for g, m in group_means(ds, sc).items()}})
 sens = pd.DataFrame(sens)
 fig, axes = plt.subplots(1, 2, figsize=(13, 3.8))
 for ax, (param, label) in zip(axes, [("p", "masking percentile p (%)"), ("lambda", "ReAct threshold lambda")],

@@ -55,6 +55,16 @@
 # share of ID test images flagged as OOD at the threshold that catches 95% of the OOD images.
 
 # %%
+# Outside this repository (Binder, Colab), install the book's package first.
+import importlib.util
+import subprocess
+import sys
+
+if importlib.util.find_spec("ood_nb_utils") is None:
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
+                    "ood-nb-utils[book] @ git+https://github.com/ood-nb/posthoc-ood-book"], check=True)
+
+# %%
 import itertools
 
 import matplotlib.pyplot as plt
@@ -63,19 +73,15 @@ import pandas as pd
 import torch
 from IPython.display import Markdown, display
 
-from ood_nb_utils import config, data, metrics, plots, registry, scorers
+from ood_nb_utils import chapter, data, metrics, plots, registry, scorers
 from ood_nb_utils.evaluation import FeatureStore, evaluate, summary_table
+from ood_nb_utils.models import MODEL_OF as MODELS
 from ood_nb_utils.models import SPATIAL_TAPS, load_model
 from ood_nb_utils.pseudo_ood import heldout_features
 from ood_nb_utils.scorecard import Scorecard
 
-torch.set_num_threads(2)
-torch.manual_seed(0)
-plots.use_book_style()
-PROFILE = config.current_profile()
-print(PROFILE.describe())
+PROFILE = chapter.start()
 
-MODELS = {"cifar10": "densenet100-cifar10", "cifar100": "densenet100-cifar100"}
 stores = {ds: FeatureStore(m, PROFILE) for ds, m in MODELS.items()}
 PF_LAYERS = list(registry.PROTOTYPE_LAYERS)
 OOD = {ds: [d for d in data.ood_sets(ds) if data.is_available(d)] for ds in MODELS}
@@ -90,11 +96,6 @@ display(Markdown(
 ))
 
 
-def layers_of(features, names):
-    """The pooled features of the named taps (``final`` is the penultimate feature)."""
-    return {name: features.layer(name) for name in names}
-
-
 # %% [markdown]
 # ## What the prototypes see (Fig. 1, right)
 #
@@ -104,8 +105,8 @@ def layers_of(features, names):
 
 # %%
 c10 = stores["cifar10"]
-protos10 = scorers.fit_prototypes(layers_of(c10.train, PF_LAYERS), c10.train.labels, num_classes=10)
-sims = {d: scorers.layer_similarities(layers_of(c10.get(d), PF_LAYERS), protos10) for d in ["cifar10", *OOD["cifar10"]]}
+protos10 = scorers.fit_prototypes(c10.train.layers(PF_LAYERS), c10.train.labels, num_classes=10)
+sims = {d: scorers.layer_similarities(c10.get(d).layers(PF_LAYERS), protos10) for d in ["cifar10", *OOD["cifar10"]]}
 affinity = {d: torch.stack([s.amax(1) for s in m.values()], 1).mean(1).numpy() for d, m in sims.items()}
 # a typical image of each: the one with the median affinity
 i_id = int(np.argsort(affinity["cifar10"])[len(affinity["cifar10"]) // 2])
@@ -228,9 +229,9 @@ protos_all = {}
 for ds in MODELS:
     st = stores[ds]
     k = st.train.logits.shape[1]
-    protos_all[ds] = scorers.fit_prototypes(layers_of(st.train, SPATIAL_TAPS), st.train.labels, num_classes=k)
+    protos_all[ds] = scorers.fit_prototypes(st.train.layers(SPATIAL_TAPS), st.train.labels, num_classes=k)
     for d in [ds, *OOD[ds]]:
-        maxima[(ds, d)] = scorers.layer_maxima(layers_of(st.get(d), SPATIAL_TAPS), protos_all[ds])
+        maxima[(ds, d)] = scorers.layer_maxima(st.get(d).layers(SPATIAL_TAPS), protos_all[ds])
 col = {t: i for i, t in enumerate(SPATIAL_TAPS)}
 fig, axes = plt.subplots(2, 3, figsize=(14, 6.5))
 for j, ds in enumerate(MODELS):
@@ -259,10 +260,8 @@ pf_cols = [col[layer] for layer in PF_LAYERS]
 
 
 def averaged(ds, score_of, sets):
-    """Mean AUROC and OOD-positive FPR@95 over ``sets`` of a scoring of the cached maxima."""
-    s_id = score_of(maxima[(ds, ds)])
-    ms = [metrics.all_metrics(s_id, score_of(maxima[(ds, d)])) for d in sets]
-    return 100 * np.mean([m.auroc for m in ms]), 100 * np.mean([m.fpr95_ood_positive for m in ms])
+    """Metrics averaged over ``sets`` of a scoring of the cached per-layer maxima."""
+    return metrics.mean_metrics(score_of(maxima[(ds, ds)]), [score_of(maxima[(ds, d)]) for d in sets])
 
 
 rows = []
@@ -270,8 +269,9 @@ for ds in MODELS:
     for scheme, w in SCHEMES.items():
         for group in ("near", "far"):
             sets = [d for d in OOD[ds] if data.ood_group(ds, d) == group]
-            auc, fpr = averaged(ds, lambda m, w=w: scorers.fuse_maxima(m[:, pf_cols], w).numpy(), sets)
-            rows.append({"ID": ds, "scheme": scheme, "group": group, "AUROC": auc, "FPR@95": fpr})
+            m = averaged(ds, lambda x, w=w: scorers.fuse_maxima(x[:, pf_cols], w).numpy(), sets)
+            rows.append({"ID": ds, "scheme": scheme, "group": group, "AUROC": 100 * m.auroc,
+                         "FPR@95": 100 * m.fpr95_ood_positive})
 weights_table = pd.DataFrame(rows)
 fig, axes = plt.subplots(1, 4, figsize=(15, 3.4))
 for ax, (ds, metric) in zip(axes, itertools.product(MODELS, ["AUROC", "FPR@95"]), strict=True):
@@ -307,10 +307,9 @@ for ds in MODELS:
             state = registry.fit_method(pf_method, cal, head, pf_method.params())
             s = {d: registry.score_features(pf_method, st.get(d), head, state, pf_method.params())
                  for d in [ds, *REAL[ds]]}
-            ms = [metrics.all_metrics(s[ds], s[d]) for d in REAL[ds]]
+            m = metrics.mean_metrics(s[ds], [s[d] for d in REAL[ds]])
             cal_rows.append({"ID": ds, "fraction": frac, "seed": seed, "images": len(cal),
-                             "AUROC": 100 * np.mean([m.auroc for m in ms]),
-                             "FPR@95": 100 * np.mean([m.fpr95_ood_positive for m in ms])})
+                             "AUROC": 100 * m.auroc, "FPR@95": 100 * m.fpr95_ood_positive})
 cal_table = pd.DataFrame(cal_rows)
 fig, axes = plt.subplots(2, 2, figsize=(12, 6), sharex=True)
 for j, ds in enumerate(MODELS):
@@ -346,7 +345,7 @@ held = {}
 for ds in MODELS:
     st = stores[ds]
     clean, corrupted, _ = heldout_features(st.train)
-    held[ds] = [scorers.layer_maxima(layers_of(f, SPATIAL_TAPS), protos_all[ds]) for f in (clean, corrupted)]
+    held[ds] = [scorers.layer_maxima(f.layers(SPATIAL_TAPS), protos_all[ds]) for f in (clean, corrupted)]
 subsets = [c for r in range(1, len(SPATIAL_TAPS) + 1) for c in itertools.combinations(range(len(SPATIAL_TAPS)), r)]
 sweep_rows = []
 for ds in MODELS:
@@ -358,11 +357,12 @@ for ds in MODELS:
         def score(m, cols=cols):
             return m[:, cols].mean(1).numpy()
 
+        m_near, m_far = averaged(ds, score, near), averaged(ds, score, far)
         sweep_rows.append({
             "ID": ds, "layers": "+".join(SPATIAL_TAPS[c] for c in sub), "n layers": len(sub),
             "held-out AUROC": 100 * metrics.auroc(score(held[ds][0]), score(held[ds][1])),
-            "near AUROC": averaged(ds, score, near)[0], "far AUROC": averaged(ds, score, far)[0],
-            "far FPR@95": averaged(ds, score, far)[1]})
+            "near AUROC": 100 * m_near.auroc, "far AUROC": 100 * m_far.auroc,
+            "far FPR@95": 100 * m_far.fpr95_ood_positive})
 sweep = pd.DataFrame(sweep_rows)
 PAPER_SET, PEN_SET = "+".join(PF_LAYERS), "final"
 for ds in MODELS:

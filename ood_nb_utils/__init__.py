@@ -12,6 +12,8 @@ Chapters import from here; they never re-implement a scorer. Modules:
 - :mod:`ood_nb_utils.registry`   method name -> fit + score, used by the CLI and chapters
 - :mod:`ood_nb_utils.evaluation` run methods over ID and OOD sets into a results table
 - :mod:`ood_nb_utils.scorecard`  the reproduction-scorecard format
+- :mod:`ood_nb_utils.costs`      measured test-time cost of each method beyond the forward pass
+- :mod:`ood_nb_utils.chapter`    what every chapter does first (threads, seed, style, profile)
 - :mod:`ood_nb_utils.plots`      the book's figure style
 """
 

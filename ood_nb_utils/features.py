@@ -68,6 +68,10 @@ class Features:
         """The global-average-pooled feature of a tap (``penultimate`` is the pooled final map)."""
         return self.penultimate if name == "penultimate" else self[f"{name}.mean"]
 
+    def layers(self, names) -> dict[str, torch.Tensor]:
+        """:meth:`layer` of each name, in order: the input of the multi-layer prototype kernels."""
+        return {name: self.layer(name) for name in names}
+
     def accuracy(self) -> float:
         """Top-1 accuracy of the logits against the labels (meaningful for an ID set)."""
         return float((self.arrays["logits"].argmax(1) == self.labels).mean())

@@ -27,15 +27,19 @@ BATCH_SIZE = 32
 
 
 def perturbed_features(model_name: str, images: ImageSet, *, fraction: float = 0.05, epsilon: float = 0.5,
-                       region: str = "trivial", seed: int = 0, progress: bool = True) -> dict[str, np.ndarray]:
+                       region: str = "trivial", seed: int = 0, progress: bool = True,
+                       transform: dict | None = None) -> dict[str, np.ndarray]:
     """``penultimate``, ``perturbed`` (N x D) and ``logits`` of ``images`` under the AdaSCALE perturbation.
 
-    Cached by (model, image subset, fraction, epsilon, region, seed). ``seconds_per_image`` holds the
-    measured cost of gradient + perturbed forward pass when it was computed.
+    Cached by (model, image subset, fraction, epsilon, region, seed, and ``transform``, which names how
+    the pixels were altered, e.g. a corruption recipe). ``seconds_per_image`` holds the measured cost of
+    gradient + perturbed forward pass when it was computed.
     """
     model = load_model(model_name)
     params = {"fraction": fraction, "epsilon": epsilon, "region": region, "seed": seed}
     parts = cache_parts(model, images, params=params, version=PERTURBATION_VERSION)
+    if transform is not None:
+        parts["transform"] = transform
 
     def compute() -> dict[str, np.ndarray]:
         gen = torch.Generator().manual_seed(seed)

@@ -39,14 +39,20 @@ def heldout_features(train: Features, n: int = HELDOUT_N, seed: int = 0,
     return _MEMO[key]
 
 
-def _heldout_features(train: Features, n: int, seed: int,
-                      progress: bool) -> tuple[Features, Features, list[tuple[str, int]]]:
-    clean = heldout_images(train, n, seed)
+def corrupted_copy(clean: ImageSet, seed: int = 0) -> tuple[ImageSet, dict, list[tuple[str, int]]]:
+    """Seeded corrupted copies of ``clean``, the cache-key ``transform`` that names them, and the recipe."""
     corrupted, recipe = corruptions.pseudo_ood(clean.images, seed=seed)
     corrupted_set = ImageSet(clean.key, corrupted, clean.labels, clean.path, clean.sha256,
                              "corrupted held-out ID images", clean.indices)
     spec = {"name": "corrupted", "seed": seed, "families": sorted(corruptions.CORRUPTIONS),
             "version": CORRUPTION_VERSION}
+    return corrupted_set, spec, recipe
+
+
+def _heldout_features(train: Features, n: int, seed: int,
+                      progress: bool) -> tuple[Features, Features, list[tuple[str, int]]]:
+    clean = heldout_images(train, n, seed)
+    corrupted_set, spec, recipe = corrupted_copy(clean, seed)
     return (extract_images(train.model, clean, progress=progress),
             extract_images(train.model, corrupted_set, transform=spec, progress=progress), recipe)
 

@@ -92,7 +92,7 @@ def _odin_network(model_name: str, dataset: str, n: int | None, seed: int, *, te
     def compute(model: LoadedModel, images: np.ndarray) -> dict[str, np.ndarray]:
         from tqdm import tqdm
 
-        logits_of = _odin_head(model, head, head_params)
+        logits_of = odin_head(model, head, head_params)
         out = []
         for start in tqdm(range(0, len(images), batch_size), desc=f"ODIN ({head}) | {dataset}", mininterval=20):
             batch = normalize(images[start:start + batch_size])
@@ -106,7 +106,9 @@ def _odin_network(model_name: str, dataset: str, n: int | None, seed: int, *, te
     return cached_per_image("odin", model_name, dataset, n, seed, params, compute)["scores"]
 
 
-def _odin_head(model: LoadedModel, head: str, head_params: dict) -> Callable[[torch.Tensor], torch.Tensor]:
+def odin_head(model: LoadedModel, head: str, head_params: dict) -> Callable[[torch.Tensor], torch.Tensor]:
+    """images -> logits for ODIN: the network (``plain``), or its penultimate feature through the
+    ReAct-clipped (``react``: ``threshold``) or HIMPLoS (``himplos``: ``himplos_logits`` options) head."""
     if head == "plain":
         return model.net
     w, b = model.weight, model.bias
@@ -211,34 +213,44 @@ def nap_base_transform(base_name: str) -> str:
 
 @dataclass
 class NapCombination:
-    """What NAP-X learns: the base method's ID statistics and the weight w (with its search trace)."""
+    """What NAP-X learns: the base method's name and ID statistics, and the weight w (with its search trace)."""
 
+    base: str
     base_state: Any
     w: float
     search: Any = None
 
 
-def _fit_nap_combination(base_name: str, train: Features, head: Head, w: float | None, eps: float) -> NapCombination:
+def search_nap_w(clean: tuple[torch.Tensor, torch.Tensor], corrupted: tuple[torch.Tensor, torch.Tensor],
+                 transform: str) -> Any:
+    """The w of Eq. 4 maximising the AUROC of held-out ID images vs their corrupted copies (App. H).
+
+    ``clean`` and ``corrupted`` are (base scores, S_NAP) of the same images; golden-section search on [0, 1]
+    (the paper's "binary search" on a unimodal objective), to 0.01.
+    """
     from .metrics import auroc
-    from .pseudo_ood import heldout_features
     from .tuning import golden_section_max
+
+    def objective(weight: float) -> float:
+        s_id, s_ood = (scorers.nap_combine(b, n, w=weight, transform=transform).numpy() for b, n in (clean, corrupted))
+        return auroc(s_id, s_ood)
+
+    return golden_section_max(objective, 0.0, 1.0, tol=0.01)
+
+
+def _fit_nap_combination(base_name: str, train: Features, head: Head, w: float | None, eps: float) -> NapCombination:
+    from .pseudo_ood import heldout_features
 
     base = get(base_name)
     base_params = base.params()
     state = fit_method(base, train, head, base_params)
     if w is not None:
-        return NapCombination(state, float(w))
+        return NapCombination(base_name, state, float(w))
     clean, corrupted, _ = heldout_features(train)
-    transform = nap_base_transform(base_name)
-    parts = [(torch.from_numpy(score_features(base, f, head, state, base_params)), nap_score(f, eps=eps))
-             for f in (clean, corrupted)]
-
-    def objective(weight: float) -> float:
-        s_id, s_ood = (scorers.nap_combine(b, n, w=weight, transform=transform).numpy() for b, n in parts)
-        return auroc(s_id, s_ood)
-
-    search = golden_section_max(objective, 0.0, 1.0, tol=0.01)
-    return NapCombination(state, round(search.best, 3), search)
+    clean_parts, corrupted_parts = ((torch.from_numpy(score_features(base, f, head, state, base_params)),
+                                     nap_score(f, eps=eps)) for f in (clean, corrupted))
+    search = search_nap_w(clean_parts, corrupted_parts, nap_base_transform(base_name))
+    return NapCombination(base_name, state, round(search.best, 3), search)
 
 
 def _score_nap_combination(base_name: str, f: Features, head: Head, state: NapCombination, w, eps) -> torch.Tensor:
@@ -247,16 +259,18 @@ def _score_nap_combination(base_name: str, f: Features, head: Head, state: NapCo
     return scorers.nap_combine(base_scores, nap_score(f, eps=eps), w=state.w, transform=nap_base_transform(base_name))
 
 
+def _register_nap_combination(name: str, base_name: str, title: str, reference: str) -> None:
+    register(Method(name, title, reference, fit=partial(_fit_nap_combination, base_name),
+                    score=partial(_score_nap_combination, base_name), defaults={"w": None, "eps": scorers.NAP_EPS}))
+
+
 def _register_nap() -> None:
     register(Method("nap", "NAP", "NAP Eq. 3 (eps = 1.0; the map before global pooling)",
                     score=lambda f, head, state, eps, layer: nap_score(f, eps=eps, layer=layer),
                     defaults={"eps": scorers.NAP_EPS, "layer": "final"}))
     for name, (base_name, title) in NAP_BASES.items():
-        register(Method(name, title, f"NAP Eq. 4 with {get(base_name).title}; w searched on corrupted held-out "
-                                     "ID images (App. H) unless given",
-                        fit=partial(_fit_nap_combination, base_name),
-                        score=partial(_score_nap_combination, base_name),
-                        defaults={"w": None, "eps": scorers.NAP_EPS}))
+        _register_nap_combination(name, base_name, title, f"NAP Eq. 4 with {get(base_name).title}; w searched on "
+                                                          "corrupted held-out ID images (App. H) unless given")
 
 
 # --- Prototype Fusion (chapter 4) ---------------------------------------------------------------
@@ -267,7 +281,7 @@ PROTOTYPE_LAYERS: tuple[str, ...] = ("block2", "block3", "final")
 
 
 def _fit_prototype_fusion(train: Features, head: Head, layers, weights) -> dict[str, torch.Tensor]:
-    return scorers.fit_prototypes({name: train.layer(name) for name in layers}, train.labels,
+    return scorers.fit_prototypes(train.layers(layers), train.labels,
                                   num_classes=head.weight.shape[0])
 
 
@@ -276,7 +290,7 @@ def _register_prototype_fusion() -> None:
                     "Gul et al., 2026 (block2, block3, final; uniform weights; calibration = the ID train subset)",
                     fit=_fit_prototype_fusion,
                     score=lambda f, head, protos, layers, weights: scorers.prototype_fusion(
-                        {name: f.layer(name) for name in layers}, protos, weights=weights),
+                        f.layers(layers), protos, weights=weights),
                     defaults={"layers": PROTOTYPE_LAYERS, "weights": None}))
 
 
@@ -362,11 +376,11 @@ def _register_himplos() -> None:
 # --- AdaSCALE (chapter 2) ------------------------------------------------------------------------
 
 
-def _adascale_network(variant: str, model_name: str, dataset: str, n: int | None, seed: int, *, p_min, p_max,
-                      k1: float, k2, lam: float, fraction: float, epsilon: float, n_val: int) -> np.ndarray:
-    """AdaSCALE scores of a seeded subset; the eCDF comes from ``n_val`` held-out ID train images.
-    ``p_min``/``p_max``/``k2`` default to the paper's DenseNet-101 values (Tables 12-13)."""
-    from .data import load
+def _adascale_of_images(variant: str, model_name: str, images, seed: int, *, p_min, p_max, k1: float, k2,
+                        lam: float, fraction: float, epsilon: float, n_val: int,
+                        transform: dict | None = None) -> np.ndarray:
+    """AdaSCALE scores of an :class:`~ood_nb_utils.data.ImageSet`; the eCDF comes from ``n_val`` held-out ID
+    train images. ``p_min``/``p_max``/``k2`` default to the paper's DenseNet-101 values (Tables 12-13)."""
     from .models import CHECKPOINTS
     from .perturbation import PAPER_HYPERPARAMETERS, adascale_scores, perturbed_features
     from .pseudo_ood import heldout_images
@@ -375,20 +389,78 @@ def _adascale_network(variant: str, model_name: str, dataset: str, n: int | None
     p_min, p_max, k2 = (paper[i] if v is None else v for i, v in enumerate((p_min, p_max, k2)))
     kw = {"fraction": fraction, "epsilon": epsilon}
     reference = perturbed_features(model_name, heldout_images(_profile_train(model_name), n_val, seed), **kw)
-    test = perturbed_features(model_name, load(dataset, n=n, seed=seed), **kw)
+    test = perturbed_features(model_name, images, transform=transform, **kw)
     model = load_model(model_name)
     return adascale_scores(test, reference, model.weight, model.bias, variant=variant, p_min=p_min, p_max=p_max,
                            k1=k1, k2=k2, lam=lam)
 
 
+def _adascale_network(variant: str, model_name: str, dataset: str, n: int | None, seed: int,
+                      **params) -> np.ndarray:
+    """AdaSCALE scores of a seeded subset of ``dataset`` (see :func:`_adascale_of_images`)."""
+    from .data import load
+
+    return _adascale_of_images(variant, model_name, load(dataset, n=n, seed=seed), seed, **params)
+
+
+ADASCALE_DEFAULTS = {"p_min": None, "p_max": None, "k1": 1.0, "k2": None, "lam": 10.0, "fraction": 0.05,
+                     "epsilon": 0.5, "n_val": 1000}
+
+
 def _register_adascale() -> None:
-    defaults = {"p_min": None, "p_max": None, "k1": 1.0, "k2": None, "lam": 10.0, "fraction": 0.05,
-                "epsilon": 0.5, "n_val": 1000}
+    defaults = ADASCALE_DEFAULTS
     for variant, title in [("a", "AdaSCALE-A"), ("l", "AdaSCALE-L")]:
         register(Method(f"adascale_{variant}", title,
                         "Regmi, 2025, Algorithm 1 (DenseNet-101 values of Tables 12-13 unless given; eCDF from "
                         "held-out ID train images)",
                         network=partial(_adascale_network, variant), defaults=dict(defaults)))
+
+
+# --- Cross-paper combinations (chapter 5): what none of the four papers tried ---------------------
+
+# NAP's Eq. 4 with another chapter's method as the base; w searched exactly as for NAP-X.
+CROSS_PAPER: dict[str, tuple[str, str]] = {
+    "nap_himplos": ("himplos", "NAP+HIMPLoS"), "nap_pf": ("prototype_fusion", "NAP+Prototype Fusion"),
+}
+NAP_ADASCALE_SEARCH_N = 200  # held-out images (and as many corrupted copies) for the w search
+
+
+def _nap_adascale_w(model_name: str, seed: int, eps: float, n_search: int, ada: dict) -> float:
+    """w of NAP+AdaSCALE-A searched on ``n_search`` held-out ID images vs their corrupted copies."""
+    from .features import extract_images
+    from .pseudo_ood import corrupted_copy, heldout_images
+
+    clean = heldout_images(_profile_train(model_name), n_search, seed)
+    corrupted, spec, _ = corrupted_copy(clean, seed)
+    parts = [(torch.from_numpy(_adascale_of_images("a", model_name, images, seed, transform=t, **ada)),
+              nap_score(extract_images(model_name, images, transform=t, progress=False), eps=eps))
+             for images, t in ((clean, None), (corrupted, spec))]
+    return round(search_nap_w(parts[0], parts[1], "softplus").best, 3)
+
+
+def _nap_adascale_network(model_name: str, dataset: str, n: int | None, seed: int, *, w: float | None, eps: float,
+                          n_search: int, **ada) -> np.ndarray:
+    """NAP Eq. 4 with AdaSCALE-A as the base, on a seeded subset (both scores of the same images)."""
+    from .data import load
+    from .features import extract_images
+
+    images = load(dataset, n=n, seed=seed)
+    base = torch.from_numpy(_adascale_of_images("a", model_name, images, seed, **ada))
+    nap = nap_score(extract_images(model_name, images, progress=False), eps=eps)
+    w = _nap_adascale_w(model_name, seed, eps, n_search, ada) if w is None else w
+    return scorers.nap_combine(base, nap, w=w, transform="softplus").numpy()
+
+
+def _register_cross_paper() -> None:
+    for name, (base_name, title) in CROSS_PAPER.items():
+        _register_nap_combination(name, base_name, title, f"cross-paper: NAP Eq. 4 with {get(base_name).title} as "
+                                                          "the base; w searched as for NAP-X (App. H)")
+    register(Method("nap_adascale_a", "NAP+AdaSCALE-A",
+                    "cross-paper: NAP Eq. 4 with AdaSCALE-A (paper hyperparameters) as the base; w searched on "
+                    f"{NAP_ADASCALE_SEARCH_N} held-out ID images vs corrupted copies",
+                    network=_nap_adascale_network,
+                    defaults={"w": None, "eps": scorers.NAP_EPS, "n_search": NAP_ADASCALE_SEARCH_N,
+                              **ADASCALE_DEFAULTS}))
 
 
 BASELINES: tuple[str, ...] = ("msp", "mls", "energy", "odin", "mahalanobis", "knn", "react", "bfact", "dice",
@@ -399,6 +471,7 @@ _register_nap()
 _register_prototype_fusion()
 _register_himplos()
 _register_adascale()
+_register_cross_paper()
 
 
 def fit_method(method: Method, train: Features, head: Head, params: dict[str, Any]) -> Any:
@@ -409,7 +482,7 @@ def fit_method(method: Method, train: Features, head: Head, params: dict[str, An
 def method_accuracy(method: Method, feats: Features, head: Head, state: Any, params: dict[str, Any]) -> float:
     """Top-1 accuracy of the logits the method classifies with (its shaped logits, else the network's)."""
     if isinstance(state, NapCombination):  # NAP-X classifies like its base
-        base = get(NAP_BASES[method.name][0])
+        base = get(state.base)
         return method_accuracy(base, feats, head, state.base_state, base.params())
     logits = feats.logits if method.logits is None else method.logits(feats, head, state, **params)
     return float((logits.argmax(1).numpy() == feats.labels).mean())

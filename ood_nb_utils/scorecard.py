@@ -100,17 +100,26 @@ class Scorecard:
                 "claims": [asdict(c) for c in self.claims], "counts": self.counts()}
 
     def write(self, directory: Path | None = None) -> Path:
-        """Write ``<directory>/<chapter>.json`` (default ``_build/scorecards``) atomically."""
-        directory = directory or Path(os.environ.get("OOD_NB_SCORECARD_DIR", REPO_ROOT / "_build" / "scorecards"))
-        directory.mkdir(parents=True, exist_ok=True)
-        path = directory / f"{self.chapter}.json"
+        """Write ``<directory>/<chapter>.json`` (default :func:`scorecard_dir`) atomically."""
+        path = scorecard_path(self.chapter, directory)
+        path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".json.tmp")
         tmp.write_text(json.dumps(self.to_json(), indent=1))
         os.replace(tmp, path)
         return path
 
 
+def scorecard_dir() -> Path:
+    """Where chapters write their scorecards: ``OOD_NB_SCORECARD_DIR``, default ``<repo>/_build/scorecards``."""
+    return Path(os.environ.get("OOD_NB_SCORECARD_DIR", REPO_ROOT / "_build" / "scorecards"))
+
+
+def scorecard_path(chapter: str, directory: Path | None = None) -> Path:
+    """The JSON file of one chapter's scorecard."""
+    return (directory or scorecard_dir()) / f"{chapter}.json"
+
+
 def read_scorecards(directory: Path | None = None) -> list[dict]:
     """Every scorecard JSON in the directory (for the book's summary page)."""
-    directory = directory or Path(os.environ.get("OOD_NB_SCORECARD_DIR", REPO_ROOT / "_build" / "scorecards"))
+    directory = directory or scorecard_dir()
     return [json.loads(p.read_text()) for p in sorted(directory.glob("*.json"))]

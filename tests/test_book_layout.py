@@ -21,16 +21,45 @@ def test_every_toc_entry_exists():
         assert matches, f"_toc.yml names {f}, which has no .md or .py file"
 
 
+AGGREGATE_PAGES = {"05_leaderboard", "06_summary"}  # gather the chapters' results; no claims of their own
+
+
 def test_chapters_are_jupytext_percent_with_a_kernel_and_a_scorecard():
     chapters = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.py"))
     assert chapters
+    assert AGGREGATE_PAGES <= {p.stem for p in chapters}
     listed = set(toc_files())
     for path in chapters:
         text = path.read_text()
         assert "format_name: percent" in text and "name: python3" in text, path
         assert "# %% [markdown]" in text, path
-        assert "Scorecard(" in text, f"{path.name} has no reproduction scorecard"
+        if path.stem not in AGGREGATE_PAGES:
+            assert "Scorecard(" in text, f"{path.name} has no reproduction scorecard"
         assert f"notebooks/{path.stem}" in listed, f"{path.name} is not in _toc.yml"
+
+
+def test_summary_runs_after_every_chapter_that_writes_a_scorecard():
+    # Sphinx reads (and MyST-NB executes) documents in sorted order of their names, so the
+    # summary page must sort after every chapter whose scorecard it gathers.
+    docs = sorted(f for f in toc_files())
+    writers = [f for f in docs if f.startswith("notebooks/") and "Scorecard(" in (ROOT / f"{f}.py").read_text()]
+    assert writers and all(w < "notebooks/06_summary" for w in writers)
+    assert docs[-1] == "notebooks/06_summary"
+
+
+def test_every_chapter_installs_the_package_when_run_outside_the_repository():
+    for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.py")):
+        first_code = path.read_text().split("\n# %%\n", 1)[1]
+        assert 'find_spec("ood_nb_utils") is None' in first_code.split("\n# %%", 1)[0], path.name
+
+
+def test_launch_buttons_for_binder_and_colab():
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    assert config["repository"]["url"].startswith("https://github.com/")
+    buttons = config["launch_buttons"]
+    assert buttons["binderhub_url"] == "https://mybinder.org"
+    assert buttons["colab_url"] == "https://colab.research.google.com"
+    assert (ROOT / "environment.yml").exists()  # what Binder builds the environment from
 
 
 def test_failing_cells_fail_the_build():

@@ -96,11 +96,11 @@ def test_odin_through_react_with_infinite_threshold_is_plain_odin():
     net = DenseNet3(depth=10, num_classes=3).eval()
     model = LoadedModel(CHECKPOINTS["densenet100-cifar10"], net, None)
     x = torch.randn(4, 3, 8, 8)
-    plain = scorers.odin(registry._odin_head(model, "plain", {}), x, temperature=1000.0, epsilon=0.0014)
-    react = scorers.odin(registry._odin_head(model, "react", {"threshold": float("inf")}), x, temperature=1000.0,
+    plain = scorers.odin(registry.odin_head(model, "plain", {}), x, temperature=1000.0, epsilon=0.0014)
+    react = scorers.odin(registry.odin_head(model, "react", {"threshold": float("inf")}), x, temperature=1000.0,
                          epsilon=0.0014)
     assert torch.allclose(plain, react, atol=1e-6)
     protos = torch.rand(3, net.feature_dim)
     off = {"prototypes": protos, "mask": False, "clip": False, "smooth": False}
-    him = scorers.odin(registry._odin_head(model, "himplos", off), x, temperature=1000.0, epsilon=0.0014)
+    him = scorers.odin(registry.odin_head(model, "himplos", off), x, temperature=1000.0, epsilon=0.0014)
     assert torch.allclose(plain, him, atol=1e-6)

@@ -87,3 +87,53 @@ def test_auroc_per_column_matches_columnwise_auroc():
     b[:, 3] = np.round(b[:, 3])  # ties
     expected = [metrics.auroc(a[:, j], b[:, j]) for j in range(4)]
     assert np.allclose(metrics.auroc_per_column(a, b), expected)
+
+
+def test_mean_metrics_is_the_mean_of_per_set_metrics():
+    rng = np.random.default_rng(3)
+    id_s = rng.normal(1.0, 1.0, 200)
+    sets = [rng.normal(0.0, 1.0, 150), rng.normal(-1.0, 2.0, 80)]
+    got = metrics.mean_metrics(id_s, sets)
+    for name in ("auroc", "fpr95_id_positive", "fpr95_ood_positive", "aupr_in", "aupr_out"):
+        expect = np.mean([getattr(metrics.all_metrics(id_s, s), name) for s in sets])
+        assert getattr(got, name) == pytest.approx(expect)
+    # not the metric of the pooled OOD set
+    assert got.auroc != pytest.approx(metrics.auroc(id_s, np.concatenate(sets)))
+    with pytest.raises(ValueError, match="no OOD"):
+        metrics.mean_metrics(id_s, [])
+
+
+def test_resampled_auroc_from_counts_equals_auroc_of_the_resampled_arrays():
+    from ood_nb_utils.metrics import _ResampledAuroc
+
+    rng = np.random.default_rng(3)
+    id_s = np.round(rng.normal(1, 1, 300), 1)  # rounded: many ties across and within the sets
+    ood_s = np.round(rng.normal(0, 1, 200), 1)
+    r = _ResampledAuroc(id_s, ood_s)
+    for _ in range(5):
+        i, o = rng.integers(0, 300, 300), rng.integers(0, 200, 200)
+        got = r(np.bincount(i, minlength=300), np.bincount(o, minlength=200))
+        assert got == pytest.approx(metrics.auroc(id_s[i], ood_s[o]), abs=1e-12)
+        assert got == pytest.approx(roc_auc_score(np.r_[np.ones(300), np.zeros(200)], np.r_[id_s[i], ood_s[o]]))
+
+
+def test_bootstrap_mean_auroc_matches_bootstrap_interval_for_one_set_and_averages_several():
+    rng = np.random.default_rng(4)
+    id_s, a, b = rng.normal(1, 1, 400), rng.normal(0, 1, 300), rng.normal(2, 1, 250)
+    one = metrics.bootstrap_mean_auroc(id_s, [a], n_boot=200, seed=7)
+    ref = metrics.bootstrap_interval(metrics.auroc, id_s, a, n_boot=200, seed=7)
+    assert (one.estimate, one.low, one.high) == pytest.approx((ref.estimate, ref.low, ref.high), abs=1e-12)
+    two = metrics.bootstrap_mean_auroc(id_s, [a, b], n_boot=200, seed=7)
+    assert two.estimate == pytest.approx((metrics.auroc(id_s, a) + metrics.auroc(id_s, b)) / 2)
+    assert two.low < two.estimate < two.high
+    separated = metrics.bootstrap_mean_auroc(np.arange(10.0) + 100, [np.arange(5.0)], n_boot=50)
+    assert (separated.low, separated.high) == (1.0, 1.0)
+
+
+def test_worked_example_of_the_conventions_page():
+    # book/data_and_conventions.md works this example by hand: 50%, 40% and 91%.
+    id_s = [0.95, 0.90, 0.85, 0.80, 0.75, 0.70, 0.60, 0.50, 0.40, 0.20]
+    ood_s = [0.65, 0.45, 0.35, 0.30, 0.25, 0.15, 0.10, 0.10, 0.05, 0.00]
+    assert metrics.fpr_at_95_tpr(id_s, ood_s, positive="id") == pytest.approx(0.5)
+    assert metrics.fpr_at_95_tpr(id_s, ood_s, positive="ood") == pytest.approx(0.4)
+    assert metrics.auroc(id_s, ood_s) == pytest.approx(0.91)

@@ -55,7 +55,8 @@ def test_nap_combinations_with_given_w_follow_eq4():
 
     f = _synthetic_features(0)
     head = registry.Head(torch.ones(4, 6), torch.zeros(4))
-    for name, (base_name, _) in registry.NAP_BASES.items():
+    combinations = {**registry.NAP_BASES, "nap_himplos": registry.CROSS_PAPER["nap_himplos"]}
+    for name, (base_name, _) in combinations.items():
         if base_name in ("knn", "dice"):
             continue  # need ID train statistics; covered by the chapter on real features
         m = registry.get(name)
@@ -70,3 +71,26 @@ def test_nap_combinations_with_given_w_follow_eq4():
         assert registry.method_accuracy(m, f, head, state, p) == registry.method_accuracy(
             base, f, head, state.base_state, base.params())
 
+
+
+def test_every_cross_paper_combination_is_registered_after_its_base():
+    names = list(registry.METHODS)
+    for name, (base_name, _) in registry.CROSS_PAPER.items():
+        assert names.index(base_name) < names.index(name)
+        assert registry.get(name).defaults["w"] is None  # searched unless given
+    assert registry.get("nap_adascale_a").needs_network
+
+
+def test_feature_method_cost_times_scoring_and_refuses_network_methods():
+    import torch
+
+    from ood_nb_utils import costs
+
+    f = _synthetic_features(1)
+    head = registry.Head(torch.ones(4, 6), torch.zeros(4))
+    cost = costs.feature_method_cost("energy", f, f, head, repeats=2)
+    assert cost["extra ms / 1,000 images"] > 0 and cost["fit (s, once)"] >= 0
+    with pytest.raises(ValueError, match="needs the network"):
+        costs.feature_method_cost("odin", f, f, head)
+    with pytest.raises(ValueError, match="kind must be one of"):
+        costs.network_pass_seconds("backward", "densenet100-cifar10", np.zeros((1, 32, 32, 3), np.uint8))

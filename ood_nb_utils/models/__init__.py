@@ -12,7 +12,7 @@ from ..config import weights_dir
 from ..data import sha256_of
 from .densenet import ALL_TAPS, SPATIAL_TAPS, VECTOR_TAPS, DenseNet3
 
-__all__ = ["ALL_TAPS", "SPATIAL_TAPS", "VECTOR_TAPS", "CHECKPOINTS", "Checkpoint", "DenseNet3",
+__all__ = ["ALL_TAPS", "SPATIAL_TAPS", "VECTOR_TAPS", "CHECKPOINTS", "Checkpoint", "DenseNet3", "MODEL_OF",
            "LoadedModel", "load_model"]
 
 _DICE = "https://github.com/deeplearning-wisc/dice/raw/8acfb8d52eee997a7bf6f9d17ff5363fd91ba47b/checkpoints"
@@ -41,6 +41,9 @@ CHECKPOINTS: dict[str, Checkpoint] = {
         f"{_DICE}/CIFAR-100/densenet/checkpoint_100.pth.tar", 0.751,
     ),
 }
+
+# The checkpoint trained on each ID dataset: {"cifar10": "densenet100-cifar10", ...}
+MODEL_OF: dict[str, str] = {cp.id_dataset: name for name, cp in CHECKPOINTS.items()}
 
 
 @dataclass

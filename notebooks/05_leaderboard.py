@@ -1,0 +1,332 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 5. Leaderboard: every method of the book on one benchmark
+#
+# ```{admonition} What this chapter needs
+# :class: note
+# - **Checkpoints and data**: as chapter 0. Feature-based methods read the activation cache that
+#   the earlier chapters filled.
+# - **Extra network work**: ODIN through the ReAct and HIMPLoS heads on the near-OOD sets
+#   (chapter 3 ran them on far-OOD only), and the cross-paper combination NAP+AdaSCALE-A, whose
+#   weight is searched on 200 held-out ID images and their corrupted copies. The cost table times
+#   fresh passes over 128 images.
+# - **Profile**: printed below. **Time**: about 5-8 minutes after chapters 0-4, longer from a cold cache.
+# ```
+#
+# **Learning objectives.** (1) Read a leaderboard with its uncertainty: when are two methods
+# actually different? (2) See how the ranking depends on the benchmark (near vs far OOD,
+# CIFAR-10 vs CIFAR-100) and on the FPR@95 convention. (3) Weigh detection quality against
+# what a method costs at test time.
+#
+# Each earlier chapter compares its paper's method with the baselines *that paper* chose, under
+# *that paper's* conventions. Here every registered method meets every other on the same cached
+# activations of the same images, plus combinations that none of the four papers tried:
+#
+# - **NAP+HIMPLoS**, **NAP+Prototype Fusion**: NAP's Eq. 4, $\log(\mathrm{softplus}(S_{base})^w
+#   \, S_{NAP}^{1-w})$, with the HIMPLoS energy or the Prototype Fusion affinity as the base; $w$ is
+#   searched on corrupted held-out ID images exactly as for NAP-X (chapter 1);
+# - **NAP+AdaSCALE-A**: the same with AdaSCALE-A (paper hyperparameters) as the base.
+
+# %%
+# Outside this repository (Binder, Colab), install the book's package first.
+import importlib.util
+import subprocess
+import sys
+
+if importlib.util.find_spec("ood_nb_utils") is None:
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
+                    "ood-nb-utils[book] @ git+https://github.com/ood-nb/posthoc-ood-book"], check=True)
+
+# %%
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from IPython.display import Markdown, display
+from scipy.stats import kendalltau
+
+from ood_nb_utils import chapter, costs, data, metrics, registry
+from ood_nb_utils.evaluation import FeatureStore, evaluate
+from ood_nb_utils.models import MODEL_OF as MODELS
+from ood_nb_utils.models import load_model
+
+PROFILE = chapter.start()
+stores = {ds: FeatureStore(m, PROFILE) for ds, m in MODELS.items()}
+heads = {ds: registry.Head.of(load_model(m)) for ds, m in MODELS.items()}
+GROUPS = ("near", "far")
+SETS = {ds: {g: [d for d in data.ood_sets(ds) if data.is_available(d) and data.ood_group(ds, d) == g]
+             for g in GROUPS} for ds in MODELS}
+missing = [data.DATASETS[d].title for d in data.ood_sets("cifar10")
+           if not data.is_available(d) and data.ood_group("cifar10", d) != "substitute"]
+BOOT = 200  # bootstrap draws per interval
+
+display(Markdown(
+    "OOD sets in this leaderboard: "
+    + "; ".join(f"**{ds}** near: {', '.join(SETS[ds]['near'])}, far: {', '.join(SETS[ds]['far'])}" for ds in MODELS)
+    + f". Not available here: {', '.join(missing) or 'none'}. Substitute sets are left out: a leaderboard of the "
+    "papers' benchmark should not mix in sets that stand in for missing ones."
+))
+
+# %% [markdown]
+# ## The methods
+#
+# Every method in the registry, grouped by the chapter it comes from. The cell fails if a method
+# is registered but missing from the leaderboard, so nothing is silently left out.
+
+# %%
+FAMILIES = {
+    "baseline (ch. 0)": list(registry.BASELINES),
+    "NAP (ch. 1)": ["nap", *registry.NAP_BASES],
+    "AdaSCALE (ch. 2)": ["adascale_a", "adascale_l"],
+    "HIMPLoS (ch. 3)": ["himplos", "himplos_msp", "react_msp", "react_odin", "himplos_odin", "dice_react"],
+    "Prototype Fusion (ch. 4)": ["prototype_fusion"],
+    "cross-paper (new)": [*registry.CROSS_PAPER, "nap_adascale_a"],
+}
+FAMILY_OF = {m: fam for fam, ms in FAMILIES.items() for m in ms}
+left_out = set(registry.METHODS) - set(FAMILY_OF)
+if left_out:
+    raise RuntimeError(f"registered but not on the leaderboard: {sorted(left_out)}")
+METHODS = list(FAMILY_OF)
+catalogue = pd.DataFrame([{"family": FAMILY_OF[n], "method": registry.get(n).title,
+                           "needs the network": registry.get(n).needs_network, "source": registry.get(n).reference}
+                          for n in METHODS])
+display(catalogue.style.hide(axis="index"))
+
+# %% [markdown]
+# ## Scoring
+#
+# Feature-based methods score every image of the profile; network-based ones (ODIN and its
+# variants, AdaSCALE, NAP+AdaSCALE-A) score the profile's seeded subset of each set (its size is
+# printed below), the same images for all of them, so their intervals are wider.
+
+# %%
+runs = {ds: evaluate(m, METHODS, [*SETS[ds]["near"], *SETS[ds]["far"]], profile=PROFILE, store=stores[ds])
+        for ds, m in MODELS.items()}
+n_grad = PROFILE.gradient_per_set
+print(f"network-based methods: {n_grad} images per set; w found for the NAP combinations: "
+      + "; ".join(f"{ds}: " + ", ".join(f"{k} {v:.3f}" for k, v in runs[ds].fitted_w().items()) for ds in MODELS))
+
+
+def accuracy(ds: str, name: str) -> float:
+    """Top-1 accuracy of the logits the method classifies with; NaN for network-based methods."""
+    method = registry.get(name)
+    if method.needs_network:
+        return float("nan")
+    st = stores[ds]
+    return 100 * registry.method_accuracy(method, st.id_test, heads[ds], runs[ds].states[name], method.params())
+
+
+rows = []
+for ds, run in runs.items():
+    t = run.table.set_index(["method", "ood"])
+    for name in METHODS:
+        sc = run.scores[name]
+        row = {"ID": ds, "family": FAMILY_OF[name], "method": registry.get(name).title, "key": name,
+               "ID accuracy (%)": accuracy(ds, name), "n per set": len(sc[run.id_dataset])}
+        for g in GROUPS:
+            iv = metrics.bootstrap_mean_auroc(sc[run.id_dataset], [sc[d] for d in SETS[ds][g]], n_boot=BOOT,
+                                              seed=PROFILE.seed)
+            row |= {f"{g} AUROC": 100 * iv.estimate, f"{g} low": 100 * iv.low, f"{g} high": 100 * iv.high,
+                    f"{g} FPR ID-pos.": 100 * np.mean([t.loc[(name, d), "fpr95_id_positive"] for d in SETS[ds][g]]),
+                    f"{g} FPR OOD-pos.": 100 * np.mean([t.loc[(name, d), "fpr95_ood_positive"]
+                                                        for d in SETS[ds][g]])}
+        rows.append(row)
+board = pd.DataFrame(rows)
+
+# %% [markdown]
+# ## The leaderboard
+#
+# Mean AUROC over each group's sets with its 95% bootstrap interval (ID images resampled once per
+# draw, each OOD set separately), and FPR@95 under **both** conventions: *ID-positive* (OOD
+# accepted when 95% of ID is accepted; DICE, NAP, HIMPLoS) and *OOD-positive* (ID rejected when
+# 95% of OOD is caught; OpenOOD, AdaSCALE, Prototype Fusion). Sorted by far-OOD AUROC.
+
+# %%
+def leaderboard(ds: str) -> pd.DataFrame:
+    b = board[board.ID == ds].sort_values("far AUROC", ascending=False)
+    out = pd.DataFrame({"method": b.method, "family": b.family, "n per set": b["n per set"],
+                        "ID acc. (%)": b["ID accuracy (%)"]})
+    for g in GROUPS:
+        out[f"{g} AUROC [95% CI]"] = [f"{e:.2f} [{lo:.2f}, {hi:.2f}]"
+                                      for e, lo, hi in zip(b[f"{g} AUROC"], b[f"{g} low"], b[f"{g} high"], strict=True)]
+        out[f"{g} FPR ID-pos."] = b[f"{g} FPR ID-pos."]
+        out[f"{g} FPR OOD-pos."] = b[f"{g} FPR OOD-pos."]
+    return out
+
+
+for ds in MODELS:
+    display(Markdown(f"### ID = {data.DATASETS[ds].title} ({MODELS[ds]})"))
+    display(leaderboard(ds).style.format(precision=2, na_rep="—").hide(axis="index"))
+
+# %% [markdown]
+# The same numbers as a ranking. Where two intervals overlap, this benchmark cannot tell the two
+# methods apart (for a formal comparison use the paired bootstrap of
+# `metrics.bootstrap_interval(..., paired_with=...)`, as chapters 2-4 do).
+
+# %%
+colors = dict(zip(FAMILIES, plt.rcParams["axes.prop_cycle"].by_key()["color"], strict=False))
+fig, axes = plt.subplots(2, 2, figsize=(14, 17), sharey=False)
+for r, ds in enumerate(MODELS):
+    for c, g in enumerate(GROUPS):
+        ax = axes[r, c]
+        b = board[board.ID == ds].sort_values(f"{g} AUROC")
+        y = np.arange(len(b))
+        for fam, color in colors.items():
+            sel = (b.family == fam).to_numpy()
+            ax.errorbar(b[f"{g} AUROC"][sel], y[sel],
+                        xerr=[(b[f"{g} AUROC"] - b[f"{g} low"])[sel], (b[f"{g} high"] - b[f"{g} AUROC"])[sel]],
+                        fmt="o", color=color, label=fam, capsize=2, ms=4)
+        ax.set_yticks(y, b.method, fontsize=8)
+        ax.set_xlabel(f"mean AUROC over {', '.join(SETS[ds][g])} (%)")
+        ax.set_title(f"ID {data.DATASETS[ds].title}: {g}-OOD")
+        ax.grid(axis="x", alpha=0.3)
+axes[0, 0].legend(loc="lower right", fontsize=8)
+fig.suptitle("Every method of the book, ranked by mean AUROC with 95% bootstrap intervals\n"
+             f"(feature-based: all images of the profile; network-based: {n_grad} per set)")
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# ## Does the convention change the ranking?
+#
+# Rank correlation (Kendall's tau) between the ranking by AUROC and by each FPR@95 convention
+# (lower FPR = better), per benchmark. A tau well below 1 means "the best method" depends on which
+# number a paper reports.
+
+# %%
+tau_rows = []
+for ds in MODELS:
+    b = board[board.ID == ds]
+    for g in GROUPS:
+        tau_rows.append({"ID": ds, "group": g,
+                         "tau(AUROC, FPR ID-pos.)": kendalltau(b[f"{g} AUROC"], -b[f"{g} FPR ID-pos."]).statistic,
+                         "tau(AUROC, FPR OOD-pos.)": kendalltau(b[f"{g} AUROC"], -b[f"{g} FPR OOD-pos."]).statistic,
+                         "tau(FPR ID-pos., FPR OOD-pos.)": kendalltau(b[f"{g} FPR ID-pos."],
+                                                                      b[f"{g} FPR OOD-pos."]).statistic})
+taus = pd.DataFrame(tau_rows)
+display(taus.style.format(precision=2).hide(axis="index"))
+
+# %% [markdown]
+# ## What each method costs
+#
+# Time per 1,000 images *beyond the forward pass*, measured now on this machine (CIFAR-10
+# DenseNet, the CPU threads printed at the top of the chapter). Feature-based methods: scoring the cached
+# activations of the 10,000 ID test images (best of 3), with their one-off fit on the train subset
+# apart. Network-based methods: a fresh pass over 128 test images with no cache, minus the plain
+# forward pass of the same images.
+
+# %%
+st10, head10 = stores["cifar10"], heads["cifar10"]
+cost_rows = []
+for name in METHODS:
+    method = registry.get(name)
+    if not method.needs_network:
+        cost_rows.append({"method": method.title, "family": FAMILY_OF[name], "kind": "scores cached activations",
+                          **costs.feature_method_cost(name, st10.train, st10.id_test, head10)})
+timing_images = data.load("cifar10", n=128, seed=PROFILE.seed + 1).images
+prototypes = registry.fit_method(registry.get("himplos"), st10.train, head10, registry.get("himplos").params())
+seconds = {kind: costs.network_pass_seconds(kind, MODELS["cifar10"], timing_images, prototypes=prototypes)
+           for kind in costs.PASSES}
+PASS_OF = {"odin": "odin", "react_odin": "odin_react", "himplos_odin": "odin_himplos", "adascale_a": "adascale",
+           "adascale_l": "adascale", "nap_adascale_a": "adascale"}
+for name, kind in PASS_OF.items():
+    extra = (seconds[kind] - seconds["forward"]) / len(timing_images) * 1000 * 1000
+    cost_rows.append({"method": registry.get(name).title, "family": FAMILY_OF[name],
+                      "kind": f"extra network passes ({kind})", "fit (s, once)": np.nan,
+                      "extra ms / 1,000 images": extra})
+cost = pd.DataFrame(cost_rows).sort_values("extra ms / 1,000 images")
+forward_ms = seconds["forward"] / len(timing_images) * 1000 * 1000
+display(Markdown(f"The forward pass itself: **{forward_ms:.0f} ms per 1,000 images** here."))
+display(cost.style.format({"fit (s, once)": "{:.2f}", "extra ms / 1,000 images": "{:.1f}"}, na_rep="—")
+        .hide(axis="index"))
+
+# %%
+fig, ax = plt.subplots(figsize=(10, 5))
+for ds, marker in zip(MODELS, ["o", "s"], strict=True):
+    b = board[board.ID == ds].merge(cost, on=["method", "family"])
+    for fam, color in colors.items():
+        sel = b.family == fam
+        ax.scatter(b["extra ms / 1,000 images"][sel] + 1e-2, b["far AUROC"][sel], color=color, marker=marker,
+                   label=f"{fam}, {ds}" if ds == "cifar10" else None, alpha=0.8)
+ax.set_xscale("log")
+ax.set_xlabel("extra cost beyond the forward pass (ms per 1,000 images, log scale; +0.01 to show zeros)")
+ax.set_ylabel("mean far-OOD AUROC (%)")
+ax.set_title("Detection quality vs test-time cost (circles: CIFAR-10 ID, squares: CIFAR-100 ID)")
+ax.legend(fontsize=8, loc="lower left")
+plt.show()
+
+# %% [markdown]
+# ## What we saw
+
+# %%
+def mean_auroc(ds: str, key: str, g: str) -> float:
+    return float(board[(board.ID == ds) & (board.key == key)][f"{g} AUROC"].iloc[0])
+
+
+lines = []
+for ds in MODELS:
+    b = board[board.ID == ds]
+    for g in GROUPS:
+        top = b.sort_values(f"{g} AUROC", ascending=False).head(3)
+        best = top.iloc[0]
+        tied = b[b[f"{g} high"] >= best[f"{g} low"]]
+        runners_up = ", ".join(f"{m} {v:.2f}" for m, v in zip(top.method[1:], top[f"{g} AUROC"][1:], strict=True))
+        lines.append(f"- **{ds}, {g}-OOD**: best {best.method} ({best[f'{g} AUROC']:.2f}; then {runners_up})."
+                     f" {len(tied) - 1} other methods have intervals reaching the best one's.")
+for ds in MODELS:
+    for combo, base in [("nap_himplos", "himplos"), ("nap_pf", "prototype_fusion"), ("nap_adascale_a", "adascale_a")]:
+        deltas = {g: mean_auroc(ds, combo, g) - max(mean_auroc(ds, base, g), mean_auroc(ds, "nap", g))
+                  for g in GROUPS}
+        lines.append(f"- {ds}: {registry.get(combo).title} vs the better of NAP and {registry.get(base).title}: "
+                     + ", ".join(f"{g} {d:+.2f}" for g, d in deltas.items()) + " AUROC points"
+                     + (" (NAP+AdaSCALE-A is on the network subset, NAP on all images)" if combo == "nap_adascale_a"
+                        else ""))
+worst_cost = cost.iloc[-1]
+lines.append(f"- The most expensive method adds {worst_cost['extra ms / 1,000 images']:.0f} ms per 1,000 images "
+             f"({worst_cost.method}), {worst_cost['extra ms / 1,000 images'] / forward_ms:.1f}x the forward pass; "
+             "every feature-based method adds less than "
+             f"{cost[~cost.kind.str.startswith('extra')]['extra ms / 1,000 images'].max():.0f} ms.")
+display(Markdown("\n".join(lines)))
+
+# %% [markdown]
+# ## Exercises
+#
+# 1. Which methods enter the top 5 on far-OOD CIFAR-100 under FPR@95 (OOD-positive) but not under
+#    AUROC? Look at their score histograms (chapter 0's `plots.score_histograms`): what shape of
+#    distribution makes a method good at one number and not the other?
+# 2. The cross-paper combinations search their weight $w$ on corrupted held-out images. Fix
+#    $w = 0.5$ for NAP+HIMPLoS (`evaluate(..., params={"nap_himplos": {"w": 0.5}})`): how much of the
+#    combination's gain (or loss) is due to the search?
+#
+# The solutions run below; open them with the toggle.
+
+# %% tags=["hide-cell"]
+# Solution 1: top 5 by AUROC vs by FPR@95 (OOD-positive), far-OOD CIFAR-100
+b = board[board.ID == "cifar100"]
+by_auroc = set(b.nlargest(5, "far AUROC").method)
+by_fpr = set(b.nsmallest(5, "far FPR OOD-pos.").method)
+print("top 5 by AUROC:", sorted(by_auroc))
+print("top 5 by FPR@95 (OOD-positive):", sorted(by_fpr))
+print("only by FPR:", sorted(by_fpr - by_auroc) or "none")
+# FPR@95 looks at one point of the ROC curve (the 5% tail of the OOD scores); AUROC at all of it. A
+# method whose OOD scores have a long tail into the ID range ranks well by AUROC but not by FPR.
+
+# %% tags=["hide-cell"]
+# Solution 2: NAP+HIMPLoS with w fixed at 0.5 vs searched
+for ds, m in MODELS.items():
+    fixed = evaluate(m, ["nap_himplos"], [*SETS[ds]["near"], *SETS[ds]["far"]], profile=PROFILE, store=stores[ds],
+                     params={"nap_himplos": {"w": 0.5}}, progress=False).table
+    for g in GROUPS:
+        got = 100 * fixed[fixed.group == g].auroc.mean()
+        print(f"{ds} {g}: w = 0.5 -> {got:.2f}; searched w = {runs[ds].fitted_w()['nap_himplos']:.3f} -> "
+              f"{mean_auroc(ds, 'nap_himplos', g):.2f}")

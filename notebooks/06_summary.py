@@ -1,0 +1,114 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Summary: every claim of the four papers
+#
+# This page is generated when the book builds, from the scorecard files that chapters 0-4 write
+# (`_build/scorecards/*.json`, one per chapter). It re-computes nothing: it gathers. A claim's
+# verdict follows the fixed rule of `ood_nb_utils.scorecard` (within the tolerance: reproduced;
+# within three times it: partly; beyond: not reproduced; no number here: not testable), and each
+# chapter explains its own claims, tolerances and reasons.
+
+# %%
+# Outside this repository (Binder, Colab), install the book's package first.
+import importlib.util
+import subprocess
+import sys
+
+if importlib.util.find_spec("ood_nb_utils") is None:
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
+                    "ood-nb-utils[book] @ git+https://github.com/ood-nb/posthoc-ood-book"], check=True)
+
+# %%
+import datetime as dt
+
+import matplotlib.pyplot as plt
+import pandas as pd
+from IPython.display import Markdown, display
+
+from ood_nb_utils import chapter, scorecard
+
+PROFILE = chapter.start()
+PAPER_CHAPTERS = {"01_nap": "NAP", "02_adascale": "AdaSCALE", "03_himplos": "HIMPLoS",
+                  "04_prototype_fusion": "Prototype Fusion"}
+cards = {c["chapter"]: c for c in scorecard.read_scorecards()}
+absent = [f"{ch} ({paper})" for ch, paper in PAPER_CHAPTERS.items() if ch not in cards]
+if absent:
+    raise FileNotFoundError(f"no scorecard for {', '.join(absent)} in {scorecard.scorecard_dir()}: build the "
+                            "chapters first (they write their scorecards when they run)")
+stale = [ch for ch, c in cards.items() if c["profile"] != PROFILE.name]
+if stale:
+    raise RuntimeError(f"scorecards of {stale} come from another profile than '{PROFILE.name}'; rebuild them")
+
+
+def written(ch: str) -> str:
+    return dt.datetime.fromtimestamp(scorecard.scorecard_path(ch).stat().st_mtime).strftime("%Y-%m-%d %H:%M")
+
+
+display(pd.DataFrame([{"chapter": ch, "paper / subject": c["paper"], "profile": c["profile"],
+                       "claims": len(c["claims"]), "written": written(ch)}
+                      for ch, c in sorted(cards.items())]).style.hide(axis="index"))
+
+# %% [markdown]
+# ## Verdicts per paper
+
+# %%
+counts = pd.DataFrame({PAPER_CHAPTERS.get(ch, c["paper"]): c["counts"] for ch, c in sorted(cards.items())}).T
+counts = counts[list(scorecard.VERDICTS)]
+counts["total"] = counts.sum(axis=1)
+display(counts)
+
+fig, ax = plt.subplots(figsize=(9, 3.6))
+left = pd.Series(0, index=counts.index)
+for verdict, color in zip(scorecard.VERDICTS, ["#2ca02c", "#ffbf00", "#d62728", "#9e9e9e"], strict=True):
+    ax.barh(counts.index, counts[verdict], left=left, color=color, label=verdict)
+    left += counts[verdict]
+ax.invert_yaxis()
+ax.set_xlabel("number of claims")
+ax.set_title(f"Reproduction verdicts per chapter (profile '{PROFILE.name}')")
+ax.legend(ncol=4, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.25))
+plt.show()
+
+tested = counts[["reproduced", "partly", "not reproduced"]].sum(axis=1)
+display(Markdown("\n".join(
+    f"- **{paper}**: {int(row.reproduced)} of {int(tested[paper])} testable claims reproduced, "
+    f"{int(row.partly)} partly, {int(row['not reproduced'])} not; {int(row['not testable here'])} not testable here."
+    for paper, row in counts.iterrows() if paper in PAPER_CHAPTERS.values())))
+
+# %% [markdown]
+# ## Every claim
+#
+# Numbers as the chapters computed them ("—" where a claim is qualitative or not testable). The
+# chapter of each claim explains it.
+
+# %%
+def fmt(x) -> str:
+    return "—" if x is None else f"{x:.2f}"
+
+
+claims = pd.DataFrame([
+    {"paper": PAPER_CHAPTERS.get(ch, c["paper"]), "claim": cl["claim"], "where": cl["where"],
+     "paper's": fmt(cl["paper"]), "ours": fmt(cl["ours"]), "difference": fmt(cl["difference"]),
+     "verdict": cl["verdict"], "reason": cl["reason"]}
+    for ch, c in sorted(cards.items()) for cl in c["claims"]
+])
+colors = {"reproduced": "#d9f2d9", "partly": "#fff2cc", "not reproduced": "#f8d7da", "not testable here": "#eeeeee"}
+display(claims.style.hide(axis="index").map(lambda v: f"background-color: {colors[v]}", subset=["verdict"]))
+
+# %% [markdown]
+# ## Build times
+#
+# How long each chapter took to execute in this build (from MyST-NB's execution records).
+#
+# ```{nb-exec-table}
+# ```
