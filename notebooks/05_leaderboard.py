@@ -55,7 +55,7 @@ import pandas as pd
 from IPython.display import Markdown, display
 from scipy.stats import kendalltau
 
-from ood_nb_utils import chapter, costs, data, metrics, registry
+from ood_nb_utils import chapter, costs, data, metrics, plots, registry
 from ood_nb_utils.evaluation import FeatureStore, evaluate
 from ood_nb_utils.models import MODEL_OF as MODELS
 from ood_nb_utils.models import load_model
@@ -190,10 +190,10 @@ for r, ds in enumerate(MODELS):
         ax.set_xlabel(f"mean AUROC over {', '.join(SETS[ds][g])} (%)")
         ax.set_title(f"ID {data.DATASETS[ds].title}: {g}-OOD")
         ax.grid(axis="x", alpha=0.3)
-axes[0, 0].legend(loc="lower right", fontsize=8)
 fig.suptitle("Every method of the book, ranked by mean AUROC with 95% bootstrap intervals\n"
              f"(feature-based: all images of the profile; network-based: {n_grad} per set)")
-fig.tight_layout()
+fig.set_layout_engine("tight", rect=(0, 0.03, 1, 1))
+plots.shared_legend(fig, axes[0, 0], ncol=len(FAMILIES))
 plt.show()
 
 # %% [markdown]
@@ -257,7 +257,7 @@ for ds, marker in zip(MODELS, ["o", "s"], strict=True):
     for fam, color in colors.items():
         sel = b.family == fam
         ax.scatter(b["extra ms / 1,000 images"][sel] + 1e-2, b["far AUROC"][sel], color=color, marker=marker,
-                   label=f"{fam}, {ds}" if ds == "cifar10" else None, alpha=0.8)
+                   label=fam if ds == "cifar10" else None, alpha=0.8)
 ax.set_xscale("log")
 ax.set_xlabel("extra cost beyond the forward pass (ms per 1,000 images, log scale; +0.01 to show zeros)")
 ax.set_ylabel("mean far-OOD AUROC (%)")
