@@ -295,9 +295,7 @@ for method, fpr, auc in [("react", 48.77, 90.55), ("ash_s", 48.74, 89.93)]:
              reason="hyperparameters not stated in NAP; ours: " + str(registry.get(method).defaults))
     card.add(f"{title} AUROC, CIFAR-10 vs CIFAR-100 (%)", "NAP Table 9", auc, 100 * row.auroc, tolerance=0.5,
              reason="hyperparameters not stated in NAP; ours: " + str(registry.get(method).defaults))
-path = card.write()
-display(card.to_frame().style.hide(axis="index"))
-print(f"scorecard written to {path}; verdicts: {card.counts()}")
+card.publish()
 
 # %% [markdown]
 # ## Exercises

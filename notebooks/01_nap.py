@@ -499,15 +499,10 @@ for ds in MODELS:
         card.add(f"w for {registry.get(n).title}, {ds}", "Table 8", TABLE8_W[ds][n], found_w[(ds, n)].w,
                  tolerance=0.1, partial_tolerance=0.3,
                  reason="our corruption set lacks fog/frost/snow and our blurs are re-implementations")
-for d in NAP_SETS:
-    if d not in SETS_HERE:
-        card.add(f"NAP-E beats Energy on {data.DATASETS[d].title}", "Tables 6-7", None, None,
-                 reason=f"{data.DATASETS[d].title} is not available in this build")
+card.add_unavailable(NAP_SETS, "NAP-E beats Energy on {title}", "Tables 6-7")
 card.add("NAP-R cuts ReAct's SVHN FPR@95 on CIFAR-100 from 83.81 to 14.19", "Sec. G text", 14.19, None,
          reason="SVHN is not available (GTSRB substitute results are in the tables, not comparable)")
-path = card.write()
-display(card.to_frame().style.hide(axis="index"))
-print(f"scorecard written to {path}; verdicts: {card.counts()}")
+card.publish()
 
 # %% [markdown]
 # ## Exercises

@@ -509,13 +509,8 @@ for ds in MODELS:
              None, None, holds=bool(r["mean difference"] > 0 and r["p-value"] < 0.005),
              reason=f"10 folds of one model (the paper: 10 models vs LINe); diff {r['mean difference']:+.2f}, "
                     f"p = {r['p-value']:.1e}")
-for d in PAPER_SETS:
-    if d not in HERE:
-        card.add(f"Table I rows on {data.DATASETS[d].title}", "Table I", None, None,
-                 reason=f"{data.DATASETS[d].title} is not available in this build")
-path = card.write()
-display(card.to_frame().style.hide(axis="index"))
-print(f"scorecard written to {path}; verdicts: {card.counts()}")
+card.add_unavailable(PAPER_SETS, "Table I rows on {title}", "Table I")
+card.publish()
 
 # %% [markdown]
 # ## Exercises

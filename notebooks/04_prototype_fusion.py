@@ -495,13 +495,9 @@ card.add("the paper's preferred weighting scheme", "Fig. 4", None, None,
          reason="the figure's values are not in the text available here; our results are in the Fig. 4 section")
 card.add("calibration-size curve values", "Fig. 2", None, None,
          reason="the figure's values are not in the text available here; our curve is above")
-for d in ["svhn", "lsun_crop", "places365"]:
-    if not data.is_available(d):
-        card.add(f"per-layer distributions on {data.DATASETS[d].title}", "Fig. 5", None, None,
-                 reason=f"{data.DATASETS[d].title} is not available in this build (and Fig. 5 uses ResNet-18)")
-path = card.write()
-display(card.to_frame().style.hide(axis="index"))
-print(f"scorecard written to {path}; verdicts: {card.counts()}")
+card.add_unavailable(["svhn", "lsun_crop", "places365"], "per-layer distributions on {title}", "Fig. 5",
+                     note=" (and Fig. 5 uses ResNet-18)")
+card.publish()
 
 # %% [markdown]
 # ## Exercises

@@ -19,6 +19,7 @@ from . import scorers
 from .data import normalize
 from .features import Features
 from .models import load_model
+from .perturbation import perturbed_pass
 from .registry import Head, fit_method, get, odin_head, score_features
 
 BATCH_SIZE = 64
@@ -75,11 +76,7 @@ def network_pass_seconds(kind: str, model_name: str, images: np.ndarray, *, prot
                 with torch.inference_mode():
                     model.net.forward_taps(x)
             elif kind == "adascale":
-                x_eps = scorers.perturb_inputs(model.net, x, fraction=0.05, epsilon=0.5, region="trivial",
-                                               generator=gen)
-                with torch.inference_mode():
-                    model.net.forward_taps(x)
-                    model.net.forward_taps(x_eps.contiguous(memory_format=torch.channels_last))
+                perturbed_pass(model.net, x, fraction=0.05, epsilon=0.5, region="trivial", generator=gen)
             else:
                 scorers.odin(odin_head(model, *heads[kind]), x, temperature=1000.0, epsilon=0.0014)
 

@@ -26,6 +26,15 @@ PERTURBATION_VERSION = 1
 BATCH_SIZE = 32
 
 
+def perturbed_pass(net: torch.nn.Module, x: torch.Tensor, *, fraction: float, epsilon: float, region: str,
+                   generator: torch.Generator) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    """One batch of AdaSCALE's extra work: the gradient and perturbation of Eq. 4
+    (:func:`~ood_nb_utils.scorers.perturb_inputs`), then the taps of the clean and the perturbed images."""
+    x_eps = perturb_inputs(net, x, fraction=fraction, epsilon=epsilon, region=region, generator=generator)
+    with torch.inference_mode():
+        return net.forward_taps(x), net.forward_taps(x_eps.contiguous(memory_format=torch.channels_last))
+
+
 def perturbed_features(model_name: str, images: ImageSet, *, fraction: float = 0.05, epsilon: float = 0.5,
                        region: str = "trivial", seed: int = 0, progress: bool = True,
                        transform: dict | None = None) -> dict[str, np.ndarray]:
@@ -49,10 +58,8 @@ def perturbed_features(model_name: str, images: ImageSet, *, fraction: float = 0
         start = time.perf_counter()
         for i in range(0, len(images), BATCH_SIZE):
             x = normalize(images.images[i:i + BATCH_SIZE]).contiguous(memory_format=torch.channels_last)
-            x_eps = perturb_inputs(model.net, x, fraction=fraction, epsilon=epsilon, region=region, generator=gen)
-            with torch.inference_mode():
-                clean = model.net.forward_taps(x)
-                pert = model.net.forward_taps(x_eps.contiguous(memory_format=torch.channels_last))
+            clean, pert = perturbed_pass(model.net, x, fraction=fraction, epsilon=epsilon, region=region,
+                                         generator=gen)
             out["penultimate"].append(clean["penultimate"].float())
             out["logits"].append(clean["logits"].float())
             out["perturbed"].append(pert["penultimate"].float())

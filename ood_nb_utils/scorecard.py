@@ -83,6 +83,26 @@ class Scorecard:
         self.claims.append(claim)
         return claim
 
+    def add_unavailable(self, datasets, claim: str, where: str, note: str = "") -> None:
+        """A "not testable here" claim for each of ``datasets`` missing from this build; ``claim`` may use
+        ``{title}`` (the set's display title), ``note`` is appended to the reason."""
+        from .data import DATASETS, is_available
+
+        for key in datasets:
+            if not is_available(key):
+                title = DATASETS[key].title
+                self.add(claim.format(title=title), where, None, None,
+                         reason=f"{title} is not available in this build{note}")
+
+    def publish(self, directory: Path | None = None) -> Path:
+        """What a chapter ends with: write the JSON (:meth:`write`), show the table, print the counts."""
+        from IPython.display import display
+
+        path = self.write(directory)
+        display(self.to_frame().style.hide(axis="index"))
+        print(f"scorecard written to {path}; verdicts: {self.counts()}")
+        return path
+
     def to_frame(self) -> pd.DataFrame:
         def num(x: float | None) -> str:
             return "—" if x is None else f"{x:.2f}"
