@@ -49,12 +49,13 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
-from ood_nb_utils import cache, chapter, config, data, metrics, plots, registry
-from ood_nb_utils.evaluation import FeatureStore, evaluate, summary_table
-from ood_nb_utils.models import CHECKPOINTS, load_model
+from ood_nb_utils import cache, chapter, config, data, detectors, metrics, plots
+from ood_nb_utils.evaluation import evaluate, summary_table
+from ood_nb_utils.models import MODEL_OF
 from ood_nb_utils.scorecard import Scorecard
 
 PROFILE = chapter.start()
+contexts = chapter.contexts(PROFILE)  # one explicit run context per checkpoint: adapter, profile, fit sets
 print(f"data: {config.data_dir()}\nweights: {config.weights_dir()}\ncache: {config.cache_dir()}")
 
 # %% [markdown]
@@ -103,17 +104,16 @@ plt.show()
 # strict key matching. Each test image is normalised with the CIFAR training statistics
 # (mean 0.4914, 0.4822, 0.4465; std 0.2023, 0.1994, 0.2010).
 #
-# The network runs **once per image**: `ood_nb_utils.features.extract` stores the logits, the
-# pooled 342-d penultimate feature and, for every tapped layer, the per-channel spatial mean and
-# maximum, in an on-disk cache keyed by a content hash of (weights, data file, subset,
-# preprocessing, taps). Every scorer and every sweep in the book reads that cache.
+# The network runs **once per image**: `ood_nb_utils.extract` stores the logits, the pooled
+# 342-d penultimate feature and, for every tapped layer, the per-channel spatial mean and maximum,
+# in an on-disk cache keyed by a content hash of (the model adapter's fingerprint, data file,
+# subset, taps). Every scorer and every sweep in the book reads that cache.
 
 # %%
-stores = {name: FeatureStore(name, PROFILE) for name in CHECKPOINTS}
 acc = pd.DataFrame([
-    {"model": name, "ID test set": data.DATASETS[ck.id_dataset].title, "images": len(stores[name].id_test),
-     "top-1 accuracy (%)": 100 * stores[name].id_test.accuracy()}
-    for name, ck in CHECKPOINTS.items()
+    {"model": ctx.model, "ID test set": data.DATASETS[ds].title, "images": len(ctx.id_test),
+     "top-1 accuracy (%)": 100 * ctx.id_test.accuracy()}
+    for ds, ctx in contexts.items()
 ])
 display(acc.style.format({"top-1 accuracy (%)": "{:.2f}"}).hide(axis="index"))
 
@@ -134,9 +134,9 @@ display(acc.style.format({"top-1 accuracy (%)": "{:.2f}"}).hide(axis="index"))
 # book's **sanity anchor**: if our pipeline is right, we must land on the paper's 50.74 / 89.76.
 
 # %%
-c10 = stores["densenet100-cifar10"]
-energy_id = registry.get("energy").score(c10.id_test, None, None, temperature=1.0).numpy()
-energy_c100 = registry.get("energy").score(c10.get("cifar100"), None, None, temperature=1.0).numpy()
+c10 = contexts["cifar10"]
+energy = detectors.Energy().fit(None, c10.head)
+energy_id, energy_c100 = energy.score(c10.id_test), energy.score(c10.features("cifar100"))
 anchor = {
     "FPR@95, ID-positive (%)": 100 * metrics.fpr_at_95_tpr(energy_id, energy_c100, positive="id"),
     "FPR@95, OOD-positive (%)": 100 * metrics.fpr_at_95_tpr(energy_id, energy_c100, positive="ood"),
@@ -155,12 +155,13 @@ display(Markdown(
 # %% [markdown]
 # ## Baselines on every available OOD set
 #
-# The baselines are pure functions in `ood_nb_utils.scorers`, registered by name with their
-# papers' default hyperparameters in `ood_nb_utils.registry`:
+# The baselines are small classes in `ood_nb_utils.detectors` (one module per paper) around pure
+# kernels in `ood_nb_utils.scorers`, registered by name with their papers' default hyperparameters:
 
 # %%
-display(pd.DataFrame([{"method": m.name, "title": m.title, "defaults": m.defaults, "source": m.reference}
-                      for m in (registry.get(n) for n in registry.BASELINES)]).style.hide(axis="index"))
+display(pd.DataFrame([{"method": d.name, "title": d.title, "reads": d.needs.describe(), "defaults": d.get_params(),
+                       "source": d.reference} for d in map(detectors.create, detectors.BASELINES)])
+        .style.hide(axis="index"))
 
 # %% [markdown]
 # One hyperparameter needs a word before the tables. ReAct {cite}`sun2021react` clips the penultimate
@@ -170,16 +171,12 @@ display(pd.DataFrame([{"method": m.name, "title": m.title, "defaults": m.default
 # HIMPLoS' released code). The next cell measures both on CIFAR-10 vs CIFAR-100 from the cache.
 
 # %%
-react = registry.get("react")
-c10_head = registry.Head.of(load_model("densenet100-cifar10"))
 rows = []
-for label, override in [("absolute threshold 1.6 (our default)", {}), ("90th percentile of ID train activations",
-                                                                        {"percentile": 90.0})]:
-    p = react.params(override)
-    c = registry.fit_method(react, c10.train, c10_head, p)
-    s_id = registry.score_features(react, c10.id_test, c10_head, c, p)
-    s_ood = registry.score_features(react, c10.get("cifar100"), c10_head, c, p)
-    rows.append({"ReAct threshold": label, "clip value c": c,
+for label, react in [("absolute threshold 1.6 (our default)", detectors.ReAct()),
+                     ("90th percentile of ID train activations", detectors.ReAct(percentile=90.0))]:
+    react.fit(c10.train, c10.head)
+    s_id, s_ood = react.score(c10.id_test), react.score(c10.features("cifar100"))
+    rows.append({"ReAct threshold": label, "clip value c": react.clip_,
                  "FPR@95 ID-pos. (%)": 100 * metrics.fpr_at_95_tpr(s_id, s_ood, positive="id"),
                  "AUROC (%)": 100 * metrics.auroc(s_id, s_ood)})
 react_table = pd.DataFrame(rows)
@@ -198,7 +195,7 @@ display(Markdown(
 # the profile selects.
 
 # %%
-results = {name: evaluate(name, list(registry.BASELINES), profile=PROFILE, store=stores[name]) for name in CHECKPOINTS}
+results = {MODEL_OF[ds]: evaluate(ctx, detectors.BASELINES) for ds, ctx in contexts.items()}
 for name, res in results.items():
     n_odin = res.table.loc[res.table.method == "odin", "n_ood"].max()
     display(Markdown(
@@ -231,7 +228,7 @@ for name, res in results.items():
     methods = ["msp", "energy", "react", "knn", "mahalanobis", "dice"]
     fig, axes = plt.subplots(2, 3, figsize=(14, 7))
     for ax, m in zip(axes.flat, methods, strict=True):
-        title = registry.get(m).title
+        title = detectors.get_class(m).title
         plots.score_histograms(ax, res.id_dataset, res.scores[m], xlabel=f"{title} score (higher = ID)", title=title,
                                legend=False)
     fig.suptitle(f"{name}: score distributions, ID test vs each available OOD set")
@@ -289,12 +286,12 @@ card.add("Energy AUROC, CIFAR-10 vs CIFAR-100 (%)", "NAP Table 9", 89.76, anchor
 c10_t = results["densenet100-cifar10"].table.set_index(["method", "ood"])
 for method, fpr, auc in [("react", 48.77, 90.55), ("ash_s", 48.74, 89.93)]:
     row = c10_t.loc[(method, "cifar100")]
-    title = registry.get(method).title
+    title = detectors.get_class(method).title
     card.add(f"{title} FPR@95 (ID-positive), CIFAR-10 vs CIFAR-100 (%)", "NAP Table 9", fpr,
              100 * row.fpr95_id_positive, tolerance=0.5,
-             reason="hyperparameters not stated in NAP; ours: " + str(registry.get(method).defaults))
+             reason="hyperparameters not stated in NAP; ours: " + str(detectors.create(method).get_params()))
     card.add(f"{title} AUROC, CIFAR-10 vs CIFAR-100 (%)", "NAP Table 9", auc, 100 * row.auroc, tolerance=0.5,
-             reason="hyperparameters not stated in NAP; ours: " + str(registry.get(method).defaults))
+             reason="hyperparameters not stated in NAP; ours: " + str(detectors.create(method).get_params()))
 card.publish()
 
 # %% [markdown]
@@ -302,17 +299,16 @@ card.publish()
 #
 # 1. Compute FPR@95 for MSP on CIFAR-10 vs CIFAR-100 under both conventions. Which convention
 #    makes MSP look better, and why can the two rank methods differently?
-# 2. Re-score ReAct with clip values 0.5, 1.0, 2.0 and 4.0
-#    (`evaluate(..., params={"react": {"threshold": c}})`) and with the percentiles 95 and 99
-#    (`{"percentile": p}`). It reads the cache, so it takes seconds. Where does the optimum lie
-#    relative to the distribution of ID activations?
+# 2. Re-score ReAct with clip values 0.5, 1.0, 2.0 and 4.0 (`detectors.ReAct(threshold=c)`) and with
+#    the percentiles 95 and 99 (`detectors.ReAct(percentile=p)`). It reads the cache, so it takes
+#    seconds. Where does the optimum lie relative to the distribution of ID activations?
 #
 # The solutions run below; open them with the toggle.
 
 # %% tags=["hide-cell"]
 # Solution 1: MSP on CIFAR-10 vs CIFAR-100 under both conventions
-msp_id = registry.score_features(registry.get("msp"), c10.id_test, None, None, {})
-msp_ood = registry.score_features(registry.get("msp"), c10.get("cifar100"), None, None, {})
+msp = detectors.MSP().fit(None, c10.head)
+msp_id, msp_ood = msp.score(c10.id_test), msp.score(c10.features("cifar100"))
 for convention in ("id", "ood"):
     fpr = metrics.fpr_at_95_tpr(msp_id, msp_ood, positive=convention)
     print(f"MSP FPR@95 ({convention}-positive): {100 * fpr:.2f}%")
@@ -324,10 +320,10 @@ for convention in ("id", "ood"):
 # Solution 2: ReAct's clip value, absolute and as a percentile of ID train activations
 sweep = {}
 for override in [{"threshold": c} for c in (0.5, 1.0, 2.0, 4.0)] + [{"percentile": p} for p in (95.0, 99.0)]:
-    t = evaluate("densenet100-cifar10", ["react"], ["cifar100", "textures"], profile=PROFILE,
-                 store=stores["densenet100-cifar10"], params={"react": override}, progress=False)
+    t = evaluate(c10, {"react": detectors.ReAct(**override)}, ["cifar100", "textures"])
     sweep[str(override)] = 100 * t.table.auroc.mean()
-    print(f"{override}: clip at {t.states['react']:.2f}, mean AUROC (CIFAR-100, Textures) {sweep[str(override)]:.2f}%")
+    print(f"{override}: clip at {t.detectors['react'].clip_:.2f}, mean AUROC (CIFAR-100, Textures) "
+          f"{sweep[str(override)]:.2f}%")
 acts = c10.train.penultimate.numpy()
 pcts = "/".join(f"{np.percentile(acts, q):.2f}" for q in (90, 95, 99))
 print(f"best: {max(sweep, key=sweep.get)}; ID train activations: 90/95/99th percentiles {pcts}, max {acts.max():.2f}")

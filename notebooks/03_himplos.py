@@ -54,6 +54,8 @@ if importlib.util.find_spec("ood_nb_utils") is None:
                     "ood-nb-utils[book] @ git+https://github.com/ood-nb/posthoc-ood-book"], check=True)
 
 # %%
+import dataclasses
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -61,30 +63,26 @@ import torch
 from IPython.display import Markdown, display
 from scipy import stats
 
-from ood_nb_utils import chapter, config, data, metrics, plots, registry, scorers
+from ood_nb_utils import chapter, data, detectors, metrics, plots, scorers
+from ood_nb_utils.context import RunContext
 from ood_nb_utils.embedding import embed_2d
-from ood_nb_utils.evaluation import FeatureStore, evaluate, summary_table
-from ood_nb_utils.models import MODEL_OF as MODELS
-from ood_nb_utils.models import load_model
+from ood_nb_utils.evaluation import evaluate, group_metrics, groups_of, metrics_by_group, score_sets, summary_table
+from ood_nb_utils.paper_values import HIMPLOS_TABLE1_TEXTURES, HIMPLOS_TABLE3, HIMPLOS_TABLE4, HIMPLOS_TABLE5
 from ood_nb_utils.scorecard import Scorecard
 
 PROFILE = chapter.start()
-
-stores = {ds: FeatureStore(m, PROFILE) for ds, m in MODELS.items()}
-heads = {ds: registry.Head.of(load_model(m)) for ds, m in MODELS.items()}
+contexts = chapter.contexts(PROFILE)
+MODELS = {ds: ctx.model for ds, ctx in contexts.items()}
+heads = {ds: ctx.head for ds, ctx in contexts.items()}
 PAPER_SETS = ["svhn", "lsun_crop", "lsun_resize", "isun", "textures", "places365"]  # Table I columns
-OOD = {ds: [d for d in data.ood_sets(ds) if data.is_available(d)] for ds in MODELS}
-FAR = {ds: [d for d in OOD[ds] if data.ood_group(ds, d) == "far"] for ds in MODELS}
-HERE = [d for d in PAPER_SETS if data.is_available(d)]
+OOD = {ds: chapter.available_ood(ds) for ds in MODELS}
+GROUPS = {ds: groups_of(ds, OOD[ds]) for ds in MODELS}
+FAR = {ds: GROUPS[ds]["far"] for ds in MODELS}
 FPR = "fpr95_id_positive"
-protos = {ds: registry.fit_method(registry.get("himplos"), st.train, heads[ds], {}) for ds, st in stores.items()}
-display(Markdown(
-    f"Table I's OOD sets: {', '.join(data.DATASETS[d].title for d in PAPER_SETS)}. Available here: "
-    f"**{', '.join(data.DATASETS[d].title for d in HERE) or 'none'}** (Textures: 10 of the 47 classes). We also "
-    f"report MNIST (far-OOD), the near-OOD sets and the substitutes "
-    f"({', '.join(data.DATASETS[d].display_name for d in data.SUBSTITUTES if data.is_available(d))}), which are "
-    "never compared with the paper. Averages called *far* below are over MNIST and Textures."
-))
+himplos = {ds: detectors.HIMPLoS().fit(ctx.train, ctx.head) for ds, ctx in contexts.items()}
+protos = {ds: det.prototypes_ for ds, det in himplos.items()}
+display(Markdown(chapter.sets_note(PAPER_SETS, "Table I's OOD sets") + " We also report MNIST (far-OOD) and the "
+                 "near-OOD sets; averages called *far* below are over MNIST and Textures."))
 
 # %% [markdown]
 # ## The observation behind feature masking (Fig. 2)
@@ -95,23 +93,19 @@ display(Markdown(
 # smoothed over 10 neighbouring ranks so the trend is visible.
 
 # %%
-st100, w100 = stores["cifar100"], heads["cifar100"].weight.numpy()
+st100, w100 = contexts["cifar100"], heads["cifar100"].weight.numpy()
 OOD_FIG = "textures"
-ood_pred = st100.get(OOD_FIG).logits.argmax(1).numpy()
+ood_pred = st100.features(OOD_FIG).logits.argmax(1).numpy()
 cls = int(np.bincount(ood_pred, minlength=100).argmax())  # the class most Textures images fall into
 order = np.argsort(-w100[cls])
 id_act = st100.id_test.arrays["penultimate"][st100.id_test.labels == cls].mean(0)[order]
-ood_act = st100.get(OOD_FIG).arrays["penultimate"][ood_pred == cls].mean(0)[order]
-
-
-def smooth(x, k=10):
-    return np.convolve(x, np.ones(k) / k, mode="same")
-
+ood_act = st100.features(OOD_FIG).arrays["penultimate"][ood_pred == cls].mean(0)[order]
+id_act, ood_act = (np.convolve(x, np.ones(10) / 10, mode="same") for x in (id_act, ood_act))  # mean over 10 ranks
 
 fig, ax = plt.subplots(figsize=(11, 3.8))
-ax.bar(np.arange(342), smooth(id_act), width=1.0, color=plots.ID_COLOR, alpha=0.5,
+ax.bar(np.arange(342), id_act, width=1.0, color=plots.ID_COLOR, alpha=0.5,
        label=f"ID: CIFAR-100 test images of class {cls} (n={int((st100.id_test.labels == cls).sum())})")
-ax.bar(np.arange(342), smooth(ood_act), width=1.0, color=plots.color_of(OOD_FIG), alpha=0.5,
+ax.bar(np.arange(342), ood_act, width=1.0, color=plots.color_of(OOD_FIG), alpha=0.5,
        label=f"OOD: Textures images predicted as class {cls} (n={int((ood_pred == cls).sum())})")
 ax.set_xlabel("feature channel, sorted by the class's head weight (descending)")
 ax.set_ylabel("mean activation (smoothed)")
@@ -131,14 +125,14 @@ plt.show()
 
 # %%
 rows = []
-for ds, st in stores.items():
+for ds, st in contexts.items():
     w = heads[ds].weight.numpy()
     k = w.shape[0]
     for c in range(k):
         rows.append({"ID": ds, "images": "ID (true class)", "class": c,
                      "rho": stats.spearmanr(w[c], st.id_test.arrays["penultimate"][st.id_test.labels == c].mean(0))[0]})
     for d in OOD[ds]:
-        feats = st.get(d)
+        feats = st.features(d)
         pred = feats.logits.argmax(1).numpy()
         for c in range(k):
             if (pred == c).sum() >= 5:
@@ -156,11 +150,11 @@ display(rho_summary)
 # embedded in 2-D with t-SNE (as the paper) and UMAP, both on L2-normalised features with seed 0.
 
 # %%
-st10 = stores["cifar10"]
+st10 = contexts["cifar10"]
 rng = np.random.default_rng(0)
 pick = np.concatenate([rng.choice(np.flatnonzero(st10.id_test.labels == c), 200, replace=False) for c in range(10)])
-ood_pick = rng.choice(len(st10.get(OOD_FIG)), min(500, len(st10.get(OOD_FIG))), replace=False)
-x = np.concatenate([st10.id_test.arrays["penultimate"][pick], st10.get(OOD_FIG).arrays["penultimate"][ood_pick]])
+ood_pick = rng.choice(len(st10.features(OOD_FIG)), min(500, len(st10.features(OOD_FIG))), replace=False)
+x = np.concatenate([st10.id_test.arrays["penultimate"][pick], st10.features(OOD_FIG).arrays["penultimate"][ood_pick]])
 y = np.concatenate([st10.id_test.labels[pick], np.full(len(ood_pick), -1)])
 CLASSES10 = ["plane", "car", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 fig, axes = plt.subplots(1, 2, figsize=(13, 5.5))
@@ -183,9 +177,9 @@ plt.show()
 fig, axes = plt.subplots(1, 2, figsize=(13, 3.8))
 cos = {}
 for ax, ds in zip(axes, MODELS, strict=True):
-    st = stores[ds]
-    cos[ds] = {d: scorers.prototype_cosine(st.get(d).penultimate, protos[ds], st.get(d).logits.argmax(1)).numpy()
-               for d in [ds, *OOD[ds]]}
+    st = contexts[ds]
+    cos[ds] = {d: scorers.prototype_cosine(st.features(d).penultimate, protos[ds], st.features(d).logits.argmax(1))
+               .numpy() for d in [ds, *OOD[ds]]}
     plots.score_histograms(ax, ds, cos[ds], xlabel="cosine similarity s(h, v_c) to the predicted class prototype",
                            title=f"{ds} as ID", legend=False)
 plots.shared_legend(fig, axes[1], ncol=4)
@@ -204,20 +198,13 @@ plt.show()
 
 # %%
 TABLE1 = ["msp", "odin", "mahalanobis", "energy", "dice", "react", "dice_react", "himplos"]
-runs = {ds: evaluate(m, TABLE1, OOD[ds], profile=PROFILE, store=stores[ds]) for ds, m in MODELS.items()}
-PAPER_TEXTURES = {  # Table I, DenseNet, Textures column: FPR@95 (ID-positive), AUROC
-    "cifar10": {"msp": (63.48, 87.94), "odin": (57.85, 81.18), "mahalanobis": (30.41, 89.53),
-                "energy": (59.20, 85.75), "dice": (46.35, 87.33), "react": (51.52, 90.19),
-                "dice_react": (28.30, 94.30), "himplos": (25.18, 95.53)},
-    "cifar100": {"msp": (85.14, 71.21), "odin": (81.72, 72.21), "mahalanobis": (34.10, 89.52),
-                 "energy": (85.16, 70.98), "dice": (61.24, 77.22), "react": (78.33, 79.08),
-                 "dice_react": (41.29, 86.11), "himplos": (25.05, 93.90)},
-}
+runs = {ds: evaluate(ctx, TABLE1, OOD[ds]) for ds, ctx in contexts.items()}
+PAPER_TEXTURES = HIMPLOS_TABLE1_TEXTURES
 for ds in MODELS:
     t = runs[ds].table
     wide = pd.concat({"FPR@95 (ID-pos.)": summary_table(t, FPR), "AUROC": summary_table(t, "auroc")}, axis=1)
     for m in TABLE1:
-        title = registry.get(m).title
+        title = runs[ds].detectors[m].title
         wide.loc[title, ("paper Textures", "FPR@95")] = PAPER_TEXTURES[ds][m][0]
         wide.loc[title, ("paper Textures", "AUROC")] = PAPER_TEXTURES[ds][m][1]
     display(Markdown(f"**{ds} as ID** (values in %; ODIN on {PROFILE.gradient_per_set} images per set)"))
@@ -231,29 +218,14 @@ for ds in MODELS:
 # the sets available, by group.
 
 # %%
-TABLE3_PAPER = {(0, 0, 0): (68.54, 81.18), (1, 0, 0): (65.37, 84.13), (1, 1, 0): (36.74, 90.01),
-                (1, 0, 1): (48.42, 88.77), (0, 1, 1): (40.34, 89.89), (1, 1, 1): (30.06, 92.23)}
+TABLE3_PAPER = HIMPLOS_TABLE3
 COMBOS = [(r, f, s) for r in (0, 1) for f in (0, 1) for s in (0, 1)]
-him = registry.get("himplos")
-
-
-def group_means(ds, scores):
-    """Per group (far, near, substitute): every metric in %, averaged over the group's sets."""
-    return {group: {k: 100 * v for k, v in metrics.mean_metrics(
-        scores[ds], [scores[d] for d in OOD[ds] if data.ood_group(ds, d) == group]).as_dict().items()}
-        for group in ("far", "near", "substitute")}
-
-
-def himplos_scores(ds, **options):
-    st, p = stores[ds], him.params(options)
-    return {d: registry.score_features(him, st.get(d), heads[ds], protos[ds], p) for d in [ds, *OOD[ds]]}
-
+# HIMPLoS' switches and hyperparameters only change scoring: with_params re-scores the fitted detector
 
 rows = []
 for ds in MODELS:
     for r, f, s in COMBOS:
-        sc = himplos_scores(ds, clip=bool(r), mask=bool(f), smooth=bool(s))
-        g = group_means(ds, sc)
+        g = metrics_by_group(himplos[ds].with_params(clip=bool(r), mask=bool(f), smooth=bool(s)), contexts[ds], OOD[ds])
         paper = TABLE3_PAPER.get((r, f, s)) if ds == "cifar100" else None
         rows.append({"ID": ds, "ReAct": "✓" * r, "FM": "✓" * f, "LS": "✓" * s,
                      "far FPR": g["far"][FPR], "far AUROC": g["far"]["auroc"], "near FPR": g["near"][FPR],
@@ -276,20 +248,14 @@ abl = table3.set_index(["ID", "ReAct", "FM", "LS"])
 # %%
 TABLE4 = [("MSP", "msp", "react_msp", "himplos_msp"), ("Energy", "energy", "react", "himplos"),
           ("ODIN", "odin", "react_odin", "himplos_odin")]
-TABLE4_PAPER = {"cifar10": {"MSP": [(50.04, 92.05), (50.07, 92.32), (18.99, 96.62)],
-                            "Energy": [(28.28, 94.31), (23.47, 95.95), (14.62, 97.18)],
-                            "ODIN": [(22.14, 94.17), (22.08, 95.63), (14.60, 97.10)]},
-                "cifar100": {"MSP": [(80.20, 74.35), (80.19, 74.71), (43.49, 89.25)],
-                             "Energy": [(68.54, 81.18), (65.37, 84.13), (30.06, 92.23)],
-                             "ODIN": [(56.23, 85.38), (49.18, 88.85), (28.42, 92.15)]}}
-grad_profile = config.Profile("table4", id_test=PROFILE.gradient_per_set, near_cifar=PROFILE.gradient_per_set,
-                              ood=PROFILE.gradient_per_set, train=PROFILE.train,
-                              gradient_per_set=PROFILE.gradient_per_set, seed=PROFILE.seed)
+TABLE4_PAPER = HIMPLOS_TABLE4
+G = PROFILE.gradient_per_set  # every row of Table IV on the same G images per set (the ODIN rows need a gradient)
+grad_profile = dataclasses.replace(PROFILE, name="table4", id_test=G, near_cifar=G, ood=G)
 rows = []
 table4_runs = {}
 for ds, model in MODELS.items():
     methods = [m for _, *ms in TABLE4 for m in ms]
-    table4_runs[ds] = evaluate(model, methods, FAR[ds], profile=grad_profile)
+    table4_runs[ds] = evaluate(RunContext.for_model(model, grad_profile), methods, FAR[ds])
     t = table4_runs[ds].table.groupby("method")[[FPR, "auroc"]].mean() * 100
     for base, *variants in TABLE4:
         for variant, m, paper in zip(["plain", "+ReAct", "+HIMPLoS"], variants, TABLE4_PAPER[ds][base], strict=True):
@@ -302,16 +268,13 @@ display(table4.style.format(precision=2).hide(axis="index"))
 t4 = table4.set_index(["ID", "method", "variant"])
 
 rows = []
-for ds in MODELS:
-    st = stores[ds]
+for ds, ctx in contexts.items():
     for name in ["dice_react", "ash_s", "scale"]:
-        m = registry.get(name)
-        p = m.params()
-        state = registry.fit_method(m, st.train, heads[ds], p)
-        plain = {d: registry.score_features(m, st.get(d), heads[ds], state, p) for d in [ds, *OOD[ds]]}
-        smoothed = {d: registry.smoothed_energy(m, st.get(d), heads[ds], state, p, protos[ds]) for d in [ds, *OOD[ds]]}
-        for label, sc in [(m.title, plain), (f"{m.title} + LS", smoothed)]:
-            g = group_means(ds, sc)
+        base = detectors.create(name)
+        plain = score_sets(base.fit(ctx.train, ctx.head), ctx, [ds, *OOD[ds]])
+        smoothed = score_sets(detectors.LogitSmoothing(base.clone()).fit(ctx.train, ctx.head), ctx, [ds, *OOD[ds]])
+        for label, sc in [(base.title, plain), (f"{base.title} + LS", smoothed)]:
+            g = group_metrics(sc, ds, GROUPS[ds])
             rows.append({"ID": ds, "method": label, "far FPR": g["far"][FPR], "far AUROC": g["far"]["auroc"],
                          "near AUROC": g["near"]["auroc"]})
 ls_table = pd.DataFrame(rows)
@@ -326,16 +289,15 @@ display(ls_table.style.format(precision=2).hide(axis="index"))
 # the masked-and-clipped energy plus $\alpha s$.
 
 # %%
-TABLE5_PAPER = {1: (35.77, 90.28), 5: (33.93, 90.89), 10: (32.05, 91.43), 20: (30.64, 92.13), 50: (31.61, 92.01),
-                100: (34.59, 91.68), "smoothing": (30.06, 92.23)}
+TABLE5_PAPER = HIMPLOS_TABLE5
 rows = []
 for ds in MODELS:
     for alpha in [1, 5, 10, 20, 50, 100, "smoothing"]:
-        sc = himplos_scores(ds) if alpha == "smoothing" else himplos_scores(ds, smooth=False, enhance_alpha=alpha)
+        variant = himplos[ds] if alpha == "smoothing" else himplos[ds].with_params(smooth=False, enhance_alpha=alpha)
         paper = TABLE5_PAPER[alpha] if ds == "cifar100" else (np.nan, np.nan)
-        variant = "logit smoothing (HIMPLoS)" if alpha == "smoothing" else f"enhancing a={alpha}"
-        g = group_means(ds, sc)
-        rows.append({"ID": ds, "variant": variant, "far FPR": g["far"][FPR], "far AUROC": g["far"]["auroc"],
+        label = "logit smoothing (HIMPLoS)" if alpha == "smoothing" else f"enhancing a={alpha}"
+        g = metrics_by_group(variant, contexts[ds], OOD[ds])
+        rows.append({"ID": ds, "variant": label, "far FPR": g["far"][FPR], "far AUROC": g["far"]["auroc"],
                      "near AUROC": g["near"]["auroc"],
                      "paper FPR (6 sets)": paper[0], "paper AUROC (6 sets)": paper[1]})
 table5 = pd.DataFrame(rows)
@@ -352,13 +314,13 @@ L_GRID = [round(x, 1) for x in np.arange(0.0, 2.01, 0.1)]
 sens = []
 for ds in MODELS:
     for p in P_GRID:
-        sc = himplos_scores(ds, percentile=float(p))
+        groups = metrics_by_group(himplos[ds].with_params(percentile=float(p)), contexts[ds], OOD[ds])
         sens.append({"ID": ds, "param": "p", "value": p,
-                     **{f"{g} AUROC": m["auroc"] for g, m in group_means(ds, sc).items()}})
+                     **{f"{g} AUROC": m["auroc"] for g, m in groups.items()}})
     for lam in L_GRID:
-        sc = himplos_scores(ds, threshold=lam)
+        groups = metrics_by_group(himplos[ds].with_params(threshold=lam), contexts[ds], OOD[ds])
         sens.append({"ID": ds, "param": "lambda", "value": lam,
-                     **{f"{g} AUROC": m["auroc"] for g, m in group_means(ds, sc).items()}})
+                     **{f"{g} AUROC": m["auroc"] for g, m in groups.items()}})
 sens = pd.DataFrame(sens)
 fig, axes = plt.subplots(1, 2, figsize=(13, 3.8))
 for ax, (param, label) in zip(axes, [("p", "masking percentile p (%)"), ("lambda", "ReAct threshold lambda")],
@@ -395,15 +357,10 @@ for ds in MODELS:
     best = far_auc.drop(["himplos", "odin"]).idxmax()
     fold_rng = np.random.default_rng(0)
     folds = {d: np.array_split(fold_rng.permutation(len(runs[ds].scores["himplos"][d])), 10) for d in [ds, *FAR[ds]]}
-
-    def fold_auc(method, k):
-        s = runs[ds].scores[method]
-        return np.mean([metrics.auroc(s[ds][folds[ds][k]], s[d][folds[d][k]]) for d in FAR[ds]])
-
-    a = np.array([fold_auc("himplos", k) for k in range(10)])
-    b = np.array([fold_auc(best, k) for k in range(10)])
+    a, b = (np.array([np.mean([metrics.auroc(runs[ds].scores[m][ds][folds[ds][k]], runs[ds].scores[m][d][folds[d][k]])
+                               for d in FAR[ds]]) for k in range(10)]) for m in ("himplos", best))
     res = stats.ttest_rel(a, b)
-    ttest_rows.append({"ID": ds, "baseline": registry.get(best).title, "HIMPLoS mean AUROC": 100 * a.mean(),
+    ttest_rows.append({"ID": ds, "baseline": runs[ds].detectors[best].title, "HIMPLoS mean AUROC": 100 * a.mean(),
                        "baseline mean AUROC": 100 * b.mean(), "mean difference": 100 * (a - b).mean(),
                        "t": res.statistic, "p-value": res.pvalue})
 ttest = pd.DataFrame(ttest_rows)
@@ -413,9 +370,7 @@ display(ttest.style.format({"p-value": "{:.2e}", "t": "{:.2f}"}, precision=2).hi
 # ## What we saw
 
 # %%
-acc = {ds: (100 * runs[ds].id_accuracy,
-            100 * registry.method_accuracy(him, stores[ds].id_test, heads[ds], protos[ds], him.params()))
-       for ds in MODELS}
+acc = {ds: (100 * runs[ds].id_accuracy, 100 * himplos[ds].accuracy(contexts[ds].id_test)) for ds in MODELS}
 rho_id = rho_summary.xs("ID (true class)", level="images")["median rho"]
 rho_tex = rho_summary.xs(data.DATASETS["textures"].display_name, level="images")["median rho"]
 lines = [
@@ -452,7 +407,7 @@ for ds in MODELS:
     for m in TABLE1:
         if "textures" in OOD[ds]:
             ours = t.loc[(m, "textures")]
-            card.add(f"{registry.get(m).title} FPR@95 on Textures, {ds} (%)", "Table I", PAPER_TEXTURES[ds][m][0],
+            card.add(f"{runs[ds].detectors[m].title} FPR@95 on Textures, {ds} (%)", "Table I", PAPER_TEXTURES[ds][m][0],
                      100 * ours[FPR], tolerance=3.0, partial_tolerance=10.0,
                      reason="10 of 47 DTD classes" + ("; ODIN on 300 images" if m == "odin" else "")
                      + ("; penultimate-layer MDS" if m == "mahalanobis" else ""))
@@ -460,7 +415,7 @@ for ds in MODELS:
     best = tex[FPR].drop("himplos").idxmin()
     card.add(f"HIMPLoS has the lowest Textures FPR@95 of the Table I methods, {ds}", "Table I", None, None,
              holds=bool(tex.loc["himplos", FPR] < tex[FPR].drop("himplos").min()),
-             reason=f"best other: {registry.get(best).title} {100 * tex.loc[best, FPR]:.2f} vs HIMPLoS "
+             reason=f"best other: {runs[ds].detectors[best].title} {100 * tex.loc[best, FPR]:.2f} vs HIMPLoS "
                     f"{100 * tex.loc['himplos', FPR]:.2f}")
 for ds in MODELS:
     r_id, r_tex = rho_id[ds], rho_tex[ds]
@@ -525,7 +480,7 @@ card.publish()
 
 # %% tags=["hide-cell"]
 # Solution 1: true-class masks vs predicted-class masks on CIFAR-10 test images
-st, h = stores["cifar10"], stores["cifar10"].id_test.penultimate
+st, h = contexts["cifar10"], contexts["cifar10"].id_test.penultimate
 w, b = heads["cifar10"].weight, heads["cifar10"].bias
 masks = scorers.class_masks(w, percentile=60)
 true_mask = masks[torch.as_tensor(st.id_test.labels)]

@@ -55,14 +55,12 @@ import pandas as pd
 from IPython.display import Markdown, display
 from scipy.stats import kendalltau
 
-from ood_nb_utils import chapter, costs, data, metrics, plots, registry
-from ood_nb_utils.evaluation import FeatureStore, evaluate
-from ood_nb_utils.models import MODEL_OF as MODELS
-from ood_nb_utils.models import load_model
+from ood_nb_utils import chapter, costs, data, detectors, metrics, plots
+from ood_nb_utils.evaluation import evaluate
 
 PROFILE = chapter.start()
-stores = {ds: FeatureStore(m, PROFILE) for ds, m in MODELS.items()}
-heads = {ds: registry.Head.of(load_model(m)) for ds, m in MODELS.items()}
+contexts = chapter.contexts(PROFILE)
+MODELS = {ds: ctx.model for ds, ctx in contexts.items()}
 GROUPS = ("near", "far")
 SETS = {ds: {g: [d for d in data.ood_sets(ds) if data.is_available(d) and data.ood_group(ds, d) == g]
              for g in GROUPS} for ds in MODELS}
@@ -84,22 +82,14 @@ display(Markdown(
 # is registered but missing from the leaderboard, so nothing is silently left out.
 
 # %%
-FAMILIES = {
-    "baseline (ch. 0)": list(registry.BASELINES),
-    "NAP (ch. 1)": ["nap", *registry.NAP_BASES],
-    "AdaSCALE (ch. 2)": ["adascale_a", "adascale_l"],
-    "HIMPLoS (ch. 3)": ["himplos", "himplos_msp", "react_msp", "react_odin", "himplos_odin", "dice_react"],
-    "Prototype Fusion (ch. 4)": ["prototype_fusion"],
-    "cross-paper (new)": [*registry.CROSS_PAPER, "nap_adascale_a"],
-}
+FAMILIES = detectors.FAMILIES
 FAMILY_OF = {m: fam for fam, ms in FAMILIES.items() for m in ms}
-left_out = set(registry.METHODS) - set(FAMILY_OF)
+left_out = set(detectors.available()) - set(FAMILY_OF)
 if left_out:
     raise RuntimeError(f"registered but not on the leaderboard: {sorted(left_out)}")
 METHODS = list(FAMILY_OF)
-catalogue = pd.DataFrame([{"family": FAMILY_OF[n], "method": registry.get(n).title,
-                           "needs the network": registry.get(n).needs_network, "source": registry.get(n).reference}
-                          for n in METHODS])
+catalogue = pd.DataFrame([{"family": FAMILY_OF[n], "method": d.title, "reads": d.needs.describe(),
+                           "source": d.reference} for n in METHODS for d in [detectors.create(n)]])
 display(catalogue.style.hide(axis="index"))
 
 # %% [markdown]
@@ -110,29 +100,22 @@ display(catalogue.style.hide(axis="index"))
 # printed below), the same images for all of them, so their intervals are wider.
 
 # %%
-runs = {ds: evaluate(m, METHODS, [*SETS[ds]["near"], *SETS[ds]["far"]], profile=PROFILE, store=stores[ds])
-        for ds, m in MODELS.items()}
+runs = {ds: evaluate(ctx, METHODS, [*SETS[ds]["near"], *SETS[ds]["far"]]) for ds, ctx in contexts.items()}
 n_grad = PROFILE.gradient_per_set
 print(f"network-based methods: {n_grad} images per set; w found for the NAP combinations: "
-      + "; ".join(f"{ds}: " + ", ".join(f"{k} {v:.3f}" for k, v in runs[ds].fitted_w().items()) for ds in MODELS))
-
-
-def accuracy(ds: str, name: str) -> float:
-    """Top-1 accuracy of the logits the method classifies with; NaN for network-based methods."""
-    method = registry.get(name)
-    if method.needs_network:
-        return float("nan")
-    st = stores[ds]
-    return 100 * registry.method_accuracy(method, st.id_test, heads[ds], runs[ds].states[name], method.params())
-
+      + "; ".join(f"{ds}: " + ", ".join(f"{k} {v['w']:.3f}" for k, v in runs[ds].fitted().items() if "w" in v)
+                  for ds in MODELS))
+# top-1 accuracy of the logits each method classifies with; NaN for network-based methods (they score a subset)
+accuracy = {(ds, n): (float("nan") if d.needs.network else 100 * d.accuracy(contexts[ds].id_test))
+            for ds in MODELS for n, d in runs[ds].detectors.items()}
 
 rows = []
 for ds, run in runs.items():
     t = run.table.set_index(["method", "ood"])
     for name in METHODS:
         sc = run.scores[name]
-        row = {"ID": ds, "family": FAMILY_OF[name], "method": registry.get(name).title, "key": name,
-               "ID accuracy (%)": accuracy(ds, name), "n per set": len(sc[run.id_dataset])}
+        row = {"ID": ds, "family": FAMILY_OF[name], "method": run.detectors[name].title, "key": name,
+               "ID accuracy (%)": accuracy[(ds, name)], "n per set": len(sc[run.id_dataset])}
         for g in GROUPS:
             iv = metrics.bootstrap_mean_auroc(sc[run.id_dataset], [sc[d] for d in SETS[ds][g]], n_boot=BOOT,
                                               seed=PROFILE.seed)
@@ -152,21 +135,15 @@ board = pd.DataFrame(rows)
 # 95% of OOD is caught; OpenOOD, AdaSCALE, Prototype Fusion). Sorted by far-OOD AUROC.
 
 # %%
-def leaderboard(ds: str) -> pd.DataFrame:
-    b = board[board.ID == ds].sort_values("far AUROC", ascending=False)
-    out = pd.DataFrame({"method": b.method, "family": b.family, "n per set": b["n per set"],
-                        "ID acc. (%)": b["ID accuracy (%)"]})
-    for g in GROUPS:
-        out[f"{g} AUROC [95% CI]"] = [f"{e:.2f} [{lo:.2f}, {hi:.2f}]"
-                                      for e, lo, hi in zip(b[f"{g} AUROC"], b[f"{g} low"], b[f"{g} high"], strict=True)]
-        out[f"{g} FPR ID-pos."] = b[f"{g} FPR ID-pos."]
-        out[f"{g} FPR OOD-pos."] = b[f"{g} FPR OOD-pos."]
-    return out
-
-
+for g in GROUPS:
+    board[f"{g} AUROC [95% CI]"] = [f"{e:.2f} [{lo:.2f}, {hi:.2f}]" for e, lo, hi in
+                                    zip(board[f"{g} AUROC"], board[f"{g} low"], board[f"{g} high"], strict=True)]
+COLUMNS = ["method", "family", "n per set", "ID accuracy (%)",
+           *(f"{g} {c}" for g in GROUPS for c in ("AUROC [95% CI]", "FPR ID-pos.", "FPR OOD-pos."))]
 for ds in MODELS:
     display(Markdown(f"### ID = {data.DATASETS[ds].title} ({MODELS[ds]})"))
-    display(leaderboard(ds).style.format(precision=2, na_rep="—").hide(axis="index"))
+    display(board[board.ID == ds].sort_values("far AUROC", ascending=False)[COLUMNS].style.format(
+        precision=2, na_rep="—").hide(axis="index"))
 
 # %% [markdown]
 # The same numbers as a ranking. Where two intervals overlap, this benchmark cannot tell the two
@@ -226,26 +203,22 @@ display(taus.style.format(precision=2).hide(axis="index"))
 # forward pass of the same images.
 
 # %%
-st10, head10 = stores["cifar10"], heads["cifar10"]
-cost_rows = []
-for name in METHODS:
-    method = registry.get(name)
-    if not method.needs_network:
-        cost_rows.append({"method": method.title, "family": FAMILY_OF[name], "kind": "scores cached activations",
-                          **costs.feature_method_cost(name, st10.train, st10.id_test, head10)})
+c10 = contexts["cifar10"]
+cost_rows = [{"method": d.title, "family": FAMILY_OF[name], "kind": "scores cached activations",
+              **costs.feature_method_cost(d, c10.train, c10.id_test, c10.head, context=c10)}
+             for name in METHODS for d in [detectors.create(name)] if not d.needs.network]
 timing_images = data.load("cifar10", n=128, seed=PROFILE.seed + 1).images
-prototypes = registry.fit_method(registry.get("himplos"), st10.train, head10, registry.get("himplos").params())
-seconds = {kind: costs.network_pass_seconds(kind, MODELS["cifar10"], timing_images, prototypes=prototypes)
-           for kind in costs.PASSES}
-PASS_OF = {"odin": "odin", "react_odin": "odin_react", "himplos_odin": "odin_himplos", "adascale_a": "adascale",
-           "adascale_l": "adascale", "nap_adascale_a": "adascale"}
-for name, kind in PASS_OF.items():
-    extra = (seconds[kind] - seconds["forward"]) / len(timing_images) * 1000 * 1000
-    cost_rows.append({"method": registry.get(name).title, "family": FAMILY_OF[name],
-                      "kind": f"extra network passes ({kind})", "fit (s, once)": np.nan,
-                      "extra ms / 1,000 images": extra})
+forward = costs.forward_seconds(c10.adapter, timing_images)
+# the uncached pass of each network-based method (NAP+AdaSCALE-A's is AdaSCALE-A's: NAP reads the same forward)
+PASS_OF = {"odin": "odin", "react_odin": "react_odin", "himplos_odin": "himplos_odin", "adascale_a": "adascale_a",
+           "adascale_l": "adascale_l", "nap_adascale_a": "adascale_a"}
+seconds = {n: costs.network_seconds(runs["cifar10"].detectors[n], timing_images) for n in set(PASS_OF.values())}
+for name, timed in PASS_OF.items():
+    cost_rows.append({"method": runs["cifar10"].detectors[name].title, "family": FAMILY_OF[name],
+                      "kind": f"extra network passes ({timed})", "fit (s, once)": np.nan,
+                      "extra ms / 1,000 images": (seconds[timed] - forward) / len(timing_images) * 1000 * 1000})
 cost = pd.DataFrame(cost_rows).sort_values("extra ms / 1,000 images")
-forward_ms = seconds["forward"] / len(timing_images) * 1000 * 1000
+forward_ms = forward / len(timing_images) * 1000 * 1000
 display(Markdown(f"The forward pass itself: **{forward_ms:.0f} ms per 1,000 images** here."))
 display(cost.style.format({"fit (s, once)": "{:.2f}", "extra ms / 1,000 images": "{:.1f}"}, na_rep="—")
         .hide(axis="index"))
@@ -269,10 +242,7 @@ plt.show()
 # ## What we saw
 
 # %%
-def mean_auroc(ds: str, key: str, g: str) -> float:
-    return float(board[(board.ID == ds) & (board.key == key)][f"{g} AUROC"].iloc[0])
-
-
+mean_auroc = board.set_index(["ID", "key"])[[f"{g} AUROC" for g in GROUPS]]  # (ID, method) -> mean AUROC per group
 lines = []
 for ds in MODELS:
     b = board[board.ID == ds]
@@ -285,9 +255,11 @@ for ds in MODELS:
                      f" {len(tied) - 1} other methods have intervals reaching the best one's.")
 for ds in MODELS:
     for combo, base in [("nap_himplos", "himplos"), ("nap_pf", "prototype_fusion"), ("nap_adascale_a", "adascale_a")]:
-        deltas = {g: mean_auroc(ds, combo, g) - max(mean_auroc(ds, base, g), mean_auroc(ds, "nap", g))
+        deltas = {g: mean_auroc.loc[(ds, combo), f"{g} AUROC"] - max(mean_auroc.loc[(ds, base), f"{g} AUROC"],
+                                                                    mean_auroc.loc[(ds, "nap"), f"{g} AUROC"])
                   for g in GROUPS}
-        lines.append(f"- {ds}: {registry.get(combo).title} vs the better of NAP and {registry.get(base).title}: "
+        lines.append(f"- {ds}: {runs[ds].detectors[combo].title} vs the better of NAP and "
+                     f"{runs[ds].detectors[base].title}: "
                      + ", ".join(f"{g} {d:+.2f}" for g, d in deltas.items()) + " AUROC points"
                      + (" (NAP+AdaSCALE-A is on the network subset, NAP on all images)" if combo == "nap_adascale_a"
                         else ""))
@@ -323,10 +295,10 @@ print("only by FPR:", sorted(by_fpr - by_auroc) or "none")
 
 # %% tags=["hide-cell"]
 # Solution 2: NAP+HIMPLoS with w fixed at 0.5 vs searched
-for ds, m in MODELS.items():
-    fixed = evaluate(m, ["nap_himplos"], [*SETS[ds]["near"], *SETS[ds]["far"]], profile=PROFILE, store=stores[ds],
-                     params={"nap_himplos": {"w": 0.5}}, progress=False).table
+for ds in MODELS:
+    fixed = evaluate(contexts[ds], ["nap_himplos"], [*SETS[ds]["near"], *SETS[ds]["far"]],
+                     params={"nap_himplos": {"w": 0.5}}).table
     for g in GROUPS:
         got = 100 * fixed[fixed.group == g].auroc.mean()
-        print(f"{ds} {g}: w = 0.5 -> {got:.2f}; searched w = {runs[ds].fitted_w()['nap_himplos']:.3f} -> "
-              f"{mean_auroc(ds, 'nap_himplos', g):.2f}")
+        print(f"{ds} {g}: w = 0.5 -> {got:.2f}; searched w = {runs[ds].fitted()['nap_himplos']['w']:.3f} -> "
+              f"{mean_auroc.loc[(ds, 'nap_himplos'), f'{g} AUROC']:.2f}")

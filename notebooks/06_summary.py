@@ -51,12 +51,9 @@ if stale:
     raise RuntimeError(f"scorecards of {stale} come from another profile than '{PROFILE.name}'; rebuild them")
 
 
-def written(ch: str) -> str:
-    return dt.datetime.fromtimestamp(scorecard.scorecard_path(ch).stat().st_mtime).strftime("%Y-%m-%d %H:%M")
-
-
 display(pd.DataFrame([{"chapter": ch, "paper / subject": c["paper"], "profile": c["profile"],
-                       "claims": len(c["claims"]), "written": written(ch)}
+                       "claims": len(c["claims"]), "written": dt.datetime.fromtimestamp(
+                           scorecard.scorecard_path(ch).stat().st_mtime).strftime("%Y-%m-%d %H:%M")}
                       for ch, c in sorted(cards.items())]).style.hide(axis="index"))
 
 # %% [markdown]
@@ -92,13 +89,10 @@ display(Markdown("\n".join(
 # chapter of each claim explains it.
 
 # %%
-def fmt(x) -> str:
-    return "—" if x is None else f"{x:.2f}"
-
-
 claims = pd.DataFrame([
     {"paper": PAPER_CHAPTERS.get(ch, c["paper"]), "claim": cl["claim"], "where": cl["where"],
-     "paper's": fmt(cl["paper"]), "ours": fmt(cl["ours"]), "difference": fmt(cl["difference"]),
+     **{col: "—" if cl[key] is None else f"{cl[key]:.2f}" for col, key in
+        [("paper's", "paper"), ("ours", "ours"), ("difference", "difference")]},
      "verdict": cl["verdict"], "reason": cl["reason"]}
     for ch, c in sorted(cards.items()) for cl in c["claims"]
 ])

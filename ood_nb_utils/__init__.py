@@ -1,20 +1,29 @@
 """ood_nb_utils: the tested library behind the executable book on post-hoc OOD detection.
 
-Chapters import from here; they never re-implement a scorer. Modules:
+The public API, for applying the book's methods to any network::
 
-- :mod:`ood_nb_utils.config`     where data, weights and the cache live; the profile in force
-- :mod:`ood_nb_utils.data`       registry of benchmark sets, checksummed loading, preprocessing
-- :mod:`ood_nb_utils.prepare`    download and convert the official originals (needs internet)
-- :mod:`ood_nb_utils.models`     DenseNet-BC-100 and its checkpoints
-- :mod:`ood_nb_utils.features`   feature extraction with a content-hashed on-disk cache
-- :mod:`ood_nb_utils.metrics`    AUROC, AUPR, FPR@95 in both named conventions, bootstrap
-- :mod:`ood_nb_utils.scorers`    the scorer kernels (pure functions, higher = more in-distribution)
-- :mod:`ood_nb_utils.registry`   method name -> fit + score, used by the CLI and chapters
-- :mod:`ood_nb_utils.evaluation` run methods over ID and OOD sets into a results table
-- :mod:`ood_nb_utils.scorecard`  the reproduction-scorecard format
-- :mod:`ood_nb_utils.costs`      measured test-time cost of each method beyond the forward pass
-- :mod:`ood_nb_utils.chapter`    what every chapter does first (threads, seed, style, profile)
-- :mod:`ood_nb_utils.plots`      the book's figure style
+    from ood_nb_utils import ModelAdapter, extract, detectors, metrics
+
+    adapter = ModelAdapter.from_module(net, final="layer4", head="fc", mean=MEAN, std=STD, name="my-resnet")
+    train, test = extract(adapter, train_images, train_labels), extract(adapter, test_images)
+    knn = detectors.create("knn").fit(train, adapter.head)
+    scores = knn.score(test)                      # float64, higher = more in-distribution
+
+- ``ModelAdapter``   any ``nn.Module`` -> named taps, linear head, input normalisation (:mod:`.models.adapter`)
+- ``extract``        cached features of uint8 arrays, image sets, Datasets or DataLoaders (:mod:`.features`)
+- ``detectors``      every method as a class, ``create(name, **overrides)``, ``available()`` (:mod:`.methods`)
+- ``metrics``        AUROC, AUPR, FPR@95 in both named conventions, bootstrap intervals (:mod:`.metrics`)
+
+Inside: :mod:`.config` (locations, profiles), :mod:`.data` (sets, checksums), :mod:`.prepare` (downloads),
+:mod:`.models` (DICE checkpoints), :mod:`.cache`, :mod:`.scorers` (pure kernels), :mod:`.registry`,
+:mod:`.context` (an explicit run context), :mod:`.tuning`, :mod:`.evaluation`, :mod:`.scorecard`,
+:mod:`.costs`, :mod:`.chapter`, :mod:`.plots`.
 """
 
-__version__ = "0.1.0"
+from . import methods as detectors
+from . import metrics
+from .features import Features, extract
+from .models.adapter import Head, ModelAdapter
+
+__version__ = "0.2.0"
+__all__ = ["Features", "Head", "ModelAdapter", "detectors", "extract", "metrics"]

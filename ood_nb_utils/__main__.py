@@ -1,4 +1,9 @@
-"""Command line: ``python -m ood_nb_utils {data status, data prepare, evaluate, methods}``."""
+"""Command line: ``python -m ood_nb_utils {data status, data prepare, methods, evaluate}``.
+
+``evaluate --set METHOD.PARAM=VALUE`` overrides a hyperparameter (dotted names reach a nested detector:
+``--set nap_r.base.threshold=1.0``); ``--tune METHOD`` searches the method's search space on held-out ID
+images vs their corrupted copies (never on test data) and evaluates it at the best setting.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +12,10 @@ import json
 import sys
 import time
 
-import pandas as pd
-
 
 def _data_status(args: argparse.Namespace) -> int:
+    import pandas as pd
+
     from .config import data_dir
     from .data import availability
 
@@ -28,36 +33,76 @@ def _data_prepare(args: argparse.Namespace) -> int:
 
 
 def _methods(args: argparse.Namespace) -> int:
-    from .registry import METHODS
+    from .registry import available, create
 
-    for m in METHODS.values():
-        print(f"{m.name:14s} {m.title:14s} {m.defaults}  [{m.reference}]")
+    for name in available():
+        det = create(name)
+        params = {k: v for k, v in det.get_params().items() if not hasattr(v, "get_params")}
+        print(f"{name:16s} {det.title:22s} needs: {det.needs.describe():45s} {params}  [{det.reference}]")
     return 0
 
 
+def _overrides(settings: list[str], methods: list[str]) -> dict[str, dict]:
+    from .registry import parse_setting
+
+    out: dict[str, dict] = {}
+    for text in settings:
+        method, param, value = parse_setting(text)
+        if method not in methods:
+            raise KeyError(f"--set {text}: {method!r} is not among --methods ({', '.join(methods)})")
+        out.setdefault(method, {})[param] = value
+    return out
+
+
 def _evaluate(args: argparse.Namespace) -> int:
-    from .config import PROFILES
+    from .config import PROFILES, current_profile
+    from .context import RunContext
     from .evaluation import evaluate
+    from .registry import create
+    from .tuning import tune_on_heldout
 
     start = time.perf_counter()
+    profile = PROFILES[args.profile] if args.profile else current_profile()  # the CLI is where the profile is read
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    tuned = [m.strip() for m in (args.tune or "").split(",") if m.strip()]
+    for m in tuned:
+        if m not in methods:
+            methods.append(m)
+    overrides = _overrides(args.set or [], methods)
+    detectors = {m: create(m, **overrides.get(m, {})) for m in methods}  # every name and value checked first
     ood = [d.strip() for d in args.ood.split(",")] if args.ood else None
-    result = evaluate(args.model, methods, ood, profile=PROFILES[args.profile], progress=not args.json)
+    context = RunContext.for_model(args.model, profile, progress=not args.json)
+    from .evaluation import check_sets
+
+    check_sets(context.id_dataset, ood)
+    searches = {}
+    for m in tuned:
+        result = tune_on_heldout(detectors[m], context)
+        detectors[m] = result.detector
+        searches[m] = {"best": result.best, "value": result.value, "metric": result.metric,
+                       "trace": [{**s, result.metric: v} for s, v in result.trace]}
+    result = evaluate(context, detectors, ood)
     result.timing["total_seconds"] = round(time.perf_counter() - start, 2)
     if args.json:
-        print(json.dumps(result.to_json(), indent=1))
+        out = result.to_json()
+        out["tuned"] = searches
+        print(json.dumps(out, indent=1, default=str))
         return 0
     print(f"model {result.model} | ID {result.id_dataset} | {result.profile.describe()}")
     print(f"ID accuracy: {100 * result.id_accuracy:.2f}%")
     if result.missing:
         print(f"OOD sets not available (skipped, see `data status`): {', '.join(result.missing)}")
+    for m, s in searches.items():
+        print(f"tuned {m} on held-out ID vs corrupted copies ({s['metric']}): best {s['best']} "
+              f"({s['value']:.4f}) over {len(s['trace'])} settings")
     table = result.table.copy()
     for col in ("auroc", "fpr95_id_positive", "fpr95_ood_positive", "aupr_in", "aupr_out"):
         table[col] = (100 * table[col]).round(2)
     print(table[["method", "ood_name", "n_id", "n_ood", "auroc", "fpr95_id_positive", "fpr95_ood_positive",
                  "aupr_in", "aupr_out"]].to_string(index=False))
-    if result.fitted_w():
-        print(f"NAP weights w used: {result.fitted_w()}")
+    if result.fitted():
+        print(f"chosen while fitting: {result.fitted()}")
+    print(f"fit sets: {result.fit_sizes()}")
     print(f"timing: {json.dumps(result.timing)}")
     return 0
 
@@ -66,26 +111,34 @@ def main(argv: list[str] | None = None) -> int:
     from .config import PROFILES
     from .models import CHECKPOINTS
 
-    parser = argparse.ArgumentParser(prog="python -m ood_nb_utils", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m ood_nb_utils", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     data = sub.add_parser("data", help="benchmark sets").add_subparsers(dest="action", required=True)
     data.add_parser("status", help="which sets are present, N each, real or substitute").set_defaults(fn=_data_status)
     prep = data.add_parser("prepare", help="download and convert the official originals (needs internet)")
     prep.add_argument("--only", help="comma-separated set keys (or 'weights'); default: all")
     prep.set_defaults(fn=_data_prepare)
-    sub.add_parser("methods", help="list every registered method and its defaults").set_defaults(fn=_methods)
+    sub.add_parser("methods", help="list every registered method, what it needs and its defaults").set_defaults(
+        fn=_methods)
     ev = sub.add_parser("evaluate", help="score methods on ID vs OOD sets")
     ev.add_argument("--model", required=True, choices=sorted(CHECKPOINTS))
     ev.add_argument("--methods", required=True, help="comma-separated method names (see `methods`)")
     ev.add_argument("--ood", help="comma-separated OOD sets (default: all registered for the ID set)")
-    ev.add_argument("--profile", default="default", choices=sorted(PROFILES))
+    ev.add_argument("--profile", choices=sorted(PROFILES),
+                    help="default: OOD_NB_PROFILE, else 'default'; the profile decides every fit set")
+    ev.add_argument("--set", action="append", metavar="METHOD.PARAM=VALUE",
+                    help="override a hyperparameter (repeatable), e.g. nap_r.base.threshold=1.0")
+    ev.add_argument("--tune", metavar="METHOD[,METHOD]",
+                    help="search these methods' hyperparameters on held-out ID vs corrupted copies first")
     ev.add_argument("--json", action="store_true", help="print one JSON object (metrics as fractions)")
     ev.set_defaults(fn=_evaluate)
     args = parser.parse_args(argv)
     try:
         return args.fn(args)
-    except (KeyError, FileNotFoundError, ValueError) as err:
-        print(f"error: {err}", file=sys.stderr)
+    except (KeyError, FileNotFoundError, ValueError, TypeError) as err:
+        message = err.args[0] if isinstance(err, KeyError) and err.args else err
+        print(f"error: {message}", file=sys.stderr)
         return 2
 
 

@@ -185,9 +185,37 @@ class ImageSet:
     sha256: str
     note: str = ""
     indices: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    # how the pixels were altered after loading (e.g. a corruption recipe); part of every cache key
+    transform: dict | None = None
 
     def __len__(self) -> int:
         return len(self.images)
+
+    @property
+    def name(self) -> str:
+        """The set's key, with the transform's name when the pixels were altered."""
+        return self.key if self.transform is None else f"{self.key}+{self.transform.get('name', 'transformed')}"
+
+    @classmethod
+    def from_array(cls, images: np.ndarray, labels=None, name: str = "array") -> ImageSet:
+        """Your own uint8 N x H x W x 3 images as a set (``labels`` optional; -1 where unknown); its checksum is
+        the sha256 of the array, so cached results follow the pixels."""
+        from .cache import array_digest
+
+        if not (isinstance(images, np.ndarray) and images.dtype == np.uint8 and images.ndim == 4
+                and images.shape[-1] == 3):
+            what = f"{getattr(images, 'dtype', type(images).__name__)} {getattr(images, 'shape', '')}"
+            raise ValueError(f"images must be a uint8 N x H x W x 3 array, got {what}")
+        labels = np.full(len(images), -1, np.int64) if labels is None else np.asarray(labels, np.int64).ravel()
+        if len(labels) != len(images):
+            raise ValueError(f"{len(labels)} labels for {len(images)} images")
+        return cls(name, images, labels, None, array_digest(images), indices=np.arange(len(images)))
+
+    def subset(self, rows: np.ndarray) -> ImageSet:
+        """The images at positions ``rows`` of this set (positions, not dataset indices)."""
+        rows = np.asarray(rows)
+        return ImageSet(self.key, self.images[rows], self.labels[rows], self.path, self.sha256, self.note,
+                        self.indices[rows], self.transform)
 
 
 def sha256_of(path: Path) -> str:
@@ -275,18 +303,21 @@ def to_rgb32(images: np.ndarray) -> np.ndarray:
     return t.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
 
 
-def normalize(images: np.ndarray | torch.Tensor) -> torch.Tensor:
-    """uint8 N x 32 x 32 x 3 -> float N x 3 x 32 x 32, scaled to [0, 1] and CIFAR-normalised."""
+def normalize(images: np.ndarray | torch.Tensor, *, mean: tuple[float, ...] = CIFAR_MEAN,
+              std: tuple[float, ...] = CIFAR_STD) -> torch.Tensor:
+    """uint8 N x H x W x 3 -> float N x 3 x H x W, scaled to [0, 1] and normalised per channel
+    (default: the CIFAR statistics of the DICE checkpoints; an adapter passes its own)."""
     t = torch.as_tensor(images)
     if t.dtype != torch.uint8:
         raise TypeError(f"normalize expects uint8 images, got {t.dtype}")
+    if t.ndim != 4 or t.shape[-1] != 3:
+        raise ValueError(f"normalize expects N x H x W x 3 images, got shape {tuple(t.shape)}")
     t = t.permute(0, 3, 1, 2).float().div_(255.0)
-    mean = torch.tensor(CIFAR_MEAN).view(1, 3, 1, 1)
-    std = torch.tensor(CIFAR_STD).view(1, 3, 1, 1)
-    return (t - mean) / std
+    return (t - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(std).view(1, 3, 1, 1)
 
 
-PREPROCESSING_ID = f"rgb32-bilinear/cifar-norm{CIFAR_MEAN}{CIFAR_STD}"
+# how a set's file becomes 32 x 32 RGB uint8 (to_rgb32); the normalisation belongs to the model
+PREPROCESSING_ID = "rgb32-bilinear"
 
 
 def subset_indices(labels: np.ndarray, n: int | None, seed: int) -> np.ndarray:

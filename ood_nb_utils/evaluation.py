@@ -1,8 +1,19 @@
-"""Run methods over an ID test set and its OOD sets: the engine behind chapter 0 and the CLI."""
+"""Score detectors over an ID test set and its OOD sets: the engine behind the chapters and the CLI.
+
+- :func:`evaluate`: fit each method once in a :class:`~ood_nb_utils.context.RunContext` and score every
+  requested set into a tidy table (both FPR@95 conventions named);
+- :func:`score_sets`: one fitted detector over a list of sets (cached features, or images for
+  network-based detectors);
+- :func:`group_metrics`: every metric averaged over the sets of each group (near, far, substitute), and
+  :func:`metrics_by_group`, the same straight from a fitted detector;
+- :func:`paired_gain`: the paired-bootstrap interval of a metric's difference between two methods;
+- :func:`summary_table`: methods x sets for one metric, with group averages.
+"""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,17 +21,16 @@ import numpy as np
 import pandas as pd
 
 from . import cache
-from .config import Profile, current_profile
-from .data import DATASETS, is_available, ood_group, ood_sets, role_size
-from .features import Features, extract
-from .metrics import all_metrics
-from .models import CHECKPOINTS, load_model
-from .registry import Head, fit_method, get, score_features
+from .config import Profile
+from .context import RunContext
+from .data import DATASETS, is_available, ood_group, ood_sets
+from .methods import Detector, create
+from .metrics import Interval, all_metrics, auroc, bootstrap_interval, mean_metrics
 
 
 @dataclass
 class Evaluation:
-    """Results of :func:`evaluate`: a tidy table plus the raw scores for plots."""
+    """Results of :func:`evaluate`: a tidy table, the raw scores, and the fitted detectors."""
 
     model: str
     id_dataset: str
@@ -29,8 +39,16 @@ class Evaluation:
     table: pd.DataFrame
     scores: dict[str, dict[str, np.ndarray]]  # method -> dataset -> scores
     missing: list[str]
+    detectors: dict[str, Detector]
     timing: dict[str, Any] = field(default_factory=dict)
-    states: dict[str, Any] = field(default_factory=dict)  # what each method fitted on ID data
+
+    def fitted(self) -> dict[str, dict[str, Any]]:
+        """The hyperparameters each method chose while fitting (NAP's searched w, AdaSCALE's resolved values)."""
+        return {name: p for name, det in self.detectors.items() if (p := det.fitted_params())}
+
+    def fit_sizes(self) -> dict[str, dict[str, int]]:
+        """How many images each method fitted on (train subset, held-out images)."""
+        return {name: dict(det.fit_info_.sizes) for name, det in self.detectors.items()}
 
     def to_json(self) -> dict:
         """The object printed by ``evaluate --json`` (metrics as fractions in [0, 1])."""
@@ -38,96 +56,127 @@ class Evaluation:
                 "aupr_in", "aupr_out"]
         return {
             "model": self.model, "profile": self.profile.name, "id_dataset": self.id_dataset,
-            "id_accuracy": self.id_accuracy,
-            "results": self.table[cols].to_dict(orient="records"),
-            "missing_ood": self.missing, "timing": self.timing, "fitted_w": self.fitted_w(),
+            "id_accuracy": self.id_accuracy, "results": self.table[cols].to_dict(orient="records"),
+            "missing_ood": self.missing, "timing": self.timing, "fitted": self.fitted(),
+            "fit_sizes": self.fit_sizes(),
+            "hyperparameters": {n: {k: _jsonable(v) for k, v in d.get_params().items()}
+                                for n, d in self.detectors.items()},
         }
 
-    def fitted_w(self) -> dict[str, float]:
-        """The combination weight each NAP-X method used (searched on held-out data unless given)."""
-        return {m: float(s.w) for m, s in self.states.items() if hasattr(s, "w")}
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, Detector):
+        return repr(v)
+    if isinstance(v, tuple):
+        return list(v)
+    return v
 
 
-class FeatureStore:
-    """Per-process memo of the cached features a profile uses (one disk read per set)."""
-
-    def __init__(self, model: str, profile: Profile, progress: bool = True) -> None:
-        self.model, self.profile, self.progress = model, profile, progress
-        self.id_dataset = CHECKPOINTS[model].id_dataset
-        self._memo: dict[str, Features] = {}
-
-    def get(self, dataset: str) -> Features:
-        if dataset not in self._memo:
-            n = role_size(self.profile, dataset, self.id_dataset)
-            self._memo[dataset] = extract(self.model, dataset, n=n, seed=self.profile.seed, progress=self.progress)
-        return self._memo[dataset]
-
-    @property
-    def id_test(self) -> Features:
-        return self.get(self.id_dataset)
-
-    @property
-    def train(self) -> Features:
-        return self.get(f"{self.id_dataset}_train")
-
-
-def evaluate(model: str, methods: list[str], ood: list[str] | None = None, *, profile: Profile | None = None,
-             params: dict[str, dict[str, Any]] | None = None, progress: bool = True,
-             store: FeatureStore | None = None) -> Evaluation:
-    """Score ``methods`` on the ID test set and every available OOD set of ``model``'s benchmark.
-
-    ``ood`` defaults to every registered OOD set of the ID dataset; sets that are not in the
-    data directory are listed in ``Evaluation.missing`` rather than silently dropped.
-    Network-based methods (ODIN) use ``profile.gradient_per_set`` images of each set.
-    """
-    profile = profile or current_profile()
-    params = params or {}
-    for name in methods:
-        get(name).params(params.get(name))  # fail on an unknown method or hyperparameter before any work
-    store = store or FeatureStore(model, profile, progress)
-    id_dataset = store.id_dataset
+def check_sets(id_dataset: str, ood: Sequence[str] | None) -> tuple[list[str], list[str]]:
+    """(available, missing) of the requested OOD sets; an unknown name fails at once, before any work."""
     requested = list(ood) if ood is not None else list(ood_sets(id_dataset))
-    unknown = [d for d in requested if d not in DATASETS]
+    known = ood_sets(id_dataset)
+    unknown = [d for d in requested if d not in DATASETS or d not in known]
     if unknown:
-        raise KeyError(f"unknown OOD set(s) {unknown}; known: {', '.join(ood_sets(id_dataset))}")
-    available = [d for d in requested if is_available(d)]
-    missing = [d for d in requested if d not in available]
+        raise KeyError(f"unknown OOD set(s) {unknown} for ID {id_dataset}; known: {', '.join(known)}")
+    return [d for d in requested if is_available(d)], [d for d in requested if not is_available(d)]
 
+
+def score_sets(detector: Detector, context: RunContext, sets: Sequence[str]) -> dict[str, np.ndarray]:
+    """Scores of a fitted detector on each set: its profile-sized cached features, or (network-based) its
+    ``gradient_per_set`` images."""
+    if detector.needs.network:
+        return {d: detector.score(context.gradient_images(d)) for d in sets}
+    return {d: detector.score(context.features(d)) for d in sets}
+
+
+def _detectors(methods, params: Mapping[str, Mapping[str, Any]] | None) -> dict[str, Detector]:
+    params = dict(params or {})
+    if isinstance(methods, Mapping):
+        out = dict(methods)
+    else:
+        out = {}
+        for m in methods:
+            out[m if isinstance(m, str) else (m.name or type(m).__name__)] = m
+    unused = set(params) - {k for k, v in out.items() if isinstance(v, str)}
+    if unused:
+        raise KeyError(f"hyperparameters given for {sorted(unused)}, which are not requested by name")
+    # create (and so validate every name and hyperparameter) before any work
+    return {k: (create(v, **params.get(k, {})) if isinstance(v, str) else v) for k, v in out.items()}
+
+
+def evaluate(context: RunContext, methods, ood: Sequence[str] | None = None, *,
+             params: Mapping[str, Mapping[str, Any]] | None = None) -> Evaluation:
+    """Fit each method on ``context.train`` and score the ID test set and every requested OOD set.
+
+    ``methods``: names (with ``params[name]`` overrides), detector instances, or a dict label -> detector.
+    ``ood`` defaults to every registered OOD set of the ID dataset; sets not in the data directory are
+    listed in ``Evaluation.missing``, not silently dropped. Network-based detectors score the profile's
+    ``gradient_per_set`` images of each set.
+    """
+    detectors = _detectors(methods, params)
+    id_dataset = context.id_dataset
+    available, missing = check_sets(id_dataset, ood)
     t0 = time.perf_counter()
     misses_before, compute_before = cache.STATS.misses, cache.STATS.compute_seconds
-    id_feats = store.id_test
-    sets = {d: store.get(d) for d in available}
-    needs_train = any(get(m).fit is not None for m in methods)
-    train = store.train if needs_train else None
-    timing: dict[str, Any] = {
-        "features_seconds": round(time.perf_counter() - t0, 2),
-        "features_computed_seconds": round(cache.STATS.compute_seconds - compute_before, 2),
-        "feature_cache_misses": cache.STATS.misses - misses_before,
-        "scoring_seconds": {},
-    }
-
-    head = Head.of(load_model(model))
-    rows, scores, states = [], {}, {}
-    for name in methods:
-        method = get(name)
-        p = method.params(params.get(name))
+    id_feats = context.id_test
+    for d in available:
+        context.features(d)
+    timing: dict[str, Any] = {"features_seconds": round(time.perf_counter() - t0, 2),
+                              "features_computed_seconds": round(cache.STATS.compute_seconds - compute_before, 2),
+                              "feature_cache_misses": cache.STATS.misses - misses_before, "scoring_seconds": {}}
+    rows, scores = [], {}
+    for name, det in detectors.items():
         start = time.perf_counter()
-        if method.needs_network:
-            n = profile.gradient_per_set
-            per_set = {d: method.network(model, d, n, profile.seed, **p) for d in [id_dataset, *available]}
-        else:
-            state = states[name] = fit_method(method, train, head, p)
-            per_set = {id_dataset: score_features(method, id_feats, head, state, p)}
-            per_set.update({d: score_features(method, sets[d], head, state, p) for d in available})
+        det.fit(context.train if det.needs.train else None, context.head, context=context)
+        per_set = scores[name] = score_sets(det, context, [id_dataset, *available])
         timing["scoring_seconds"][name] = round(time.perf_counter() - start, 3)
-        scores[name] = per_set
         for d in available:
             m = all_metrics(per_set[id_dataset], per_set[d])
-            rows.append({"method": name, "title": method.title, "ood": d, "ood_name": DATASETS[d].display_name,
-                         "group": ood_group(id_dataset, d), "n_id": len(per_set[id_dataset]),
-                         "n_ood": len(per_set[d]), **m.as_dict()})
-    return Evaluation(model, id_dataset, profile, id_feats.accuracy(), pd.DataFrame(rows), scores, missing, timing,
-                      states)
+            rows.append({"method": name, "title": det.title, "ood": d, "ood_name": DATASETS[d].display_name,
+                         "group": ood_group(id_dataset, d), "n_id": len(per_set[id_dataset]), "n_ood": len(per_set[d]),
+                         **m.as_dict()})
+    return Evaluation(context.model, id_dataset, context.profile, id_feats.accuracy(), pd.DataFrame(rows), scores,
+                      missing, detectors, timing)
+
+
+def groups_of(id_dataset: str, sets: Sequence[str]) -> dict[str, list[str]]:
+    """The sets by group ('near', 'far', 'substitute'), in the given order; empty groups left out."""
+    out: dict[str, list[str]] = {}
+    for d in sets:
+        out.setdefault(ood_group(id_dataset, d), []).append(d)
+    return out
+
+
+def group_metrics(scores: Mapping[str, np.ndarray], id_key: str, groups: Mapping[str, Sequence[str]],
+                  percent: bool = True) -> dict[str, dict[str, float]]:
+    """Per group, every metric of :func:`~ood_nb_utils.metrics.all_metrics` averaged over its sets (the papers'
+    "average" columns: a mean of per-set values), in % when ``percent``."""
+    scale = 100.0 if percent else 1.0
+    return {g: {k: scale * v for k, v in mean_metrics(scores[id_key], [scores[d] for d in sets]).as_dict().items()}
+            for g, sets in groups.items() if sets}
+
+
+def metrics_by_group(detector: Detector, context: RunContext, sets: Sequence[str],
+                     groups: Mapping[str, Sequence[str]] | None = None) -> dict[str, dict[str, float]]:
+    """A fitted detector's metrics (in %) averaged per group of ``sets`` (default: near/far/substitute), scored
+    against the context's ID test set: :func:`score_sets` then :func:`group_metrics`."""
+    id_key = context.id_dataset
+    groups = groups_of(id_key, sets) if groups is None else groups
+    return group_metrics(score_sets(detector, context, [id_key, *sets]), id_key, groups)
+
+
+def paired_gain(a: Mapping[str, np.ndarray], b: Mapping[str, np.ndarray], id_key: str, ood: str | Sequence[str], *,
+                metric=auroc, n_boot: int = 1000, seed: int = 0) -> Interval:
+    """Paired-bootstrap interval of ``metric(a) - metric(b)`` on the same resampled images (95%).
+
+    ``a``/``b`` map set names to two methods' scores of the same images; with several OOD sets they are
+    pooled into one OOD sample.
+    """
+    oods = [ood] if isinstance(ood, str) else list(ood)
+    pooled = [np.concatenate([s[d] for d in oods]) for s in (a, b)]
+    return bootstrap_interval(metric, a[id_key], pooled[0], n_boot=n_boot, seed=seed,
+                              paired_with=(b[id_key], pooled[1]))
 
 
 def summary_table(table: pd.DataFrame, metric: str = "auroc", percent: bool = True) -> pd.DataFrame:

@@ -1,21 +1,23 @@
-"""Feature extraction, run once per (model, dataset, subset, preprocessing, taps) and cached.
+"""Feature extraction through a :class:`~ood_nb_utils.models.ModelAdapter`, run once per input set and cached.
 
 :func:`extract` returns a :class:`Features` bundle with, for every image,
 
-- ``logits`` (K) and ``penultimate`` (342, the global average of the final map),
-- for every spatial tap of :mod:`ood_nb_utils.models.densenet` the per-channel spatial
-  ``<tap>.mean`` and ``<tap>.max`` (C each): enough for NAP at any layer, for Prototype
-  Fusion (global-average-pooled blocks) and for the mean-vs-max figures,
-- ``labels`` and ``indices`` (positions in the dataset file).
+- ``logits`` (K) and ``penultimate`` (D, the global average of the final map),
+- for every spatial tap of the adapter the per-channel spatial ``<tap>.mean`` and ``<tap>.max``
+  (C each): enough for NAP at any layer, for Prototype Fusion (global-average-pooled taps) and
+  for the mean-vs-max figures,
+- ``labels`` and ``indices`` (positions in the dataset file, or in the array you passed).
 
-Full activation maps are not cached (342 x 8 x 8 floats per image would not fit a laptop for
-every set); :func:`activation_maps` recomputes them for the handful of images a figure shows.
+The cache key is the adapter's :attr:`~ood_nb_utils.models.ModelAdapter.fingerprint` (its state
+dict and how taps are read) plus what identifies the inputs: a registered set's checksum, subset
+and pixel transform, or the sha256 of an array you pass. Full activation maps are not cached;
+:func:`activation_maps` recomputes them for the handful of images a figure shows.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,10 +25,10 @@ import torch
 from tqdm import tqdm
 
 from . import cache
-from .data import PREPROCESSING_ID, ImageSet, load, normalize
-from .models import SPATIAL_TAPS, LoadedModel, load_model
+from .data import PREPROCESSING_ID, ImageSet
+from .models.adapter import ModelAdapter
 
-FEATURE_VERSION = 1  # bump when the extraction code changes what it stores
+FEATURE_VERSION = 2  # bump when the extraction code changes what it stores (2: adapter fingerprint keys)
 BATCH_SIZE = 32  # fastest on 2 CPU cores with channels_last (benchmarks/throughput.py)
 
 
@@ -61,7 +63,8 @@ class Features:
     def subset(self, rows: np.ndarray, name: str | None = None) -> Features:
         """The same features restricted to ``rows`` (positions in this bundle, not dataset indices)."""
         rows = np.asarray(rows)
-        arrays = {k: v[rows] for k, v in self.arrays.items()}
+        n = len(self)
+        arrays = {k: (v[rows] if len(v) == n else v) for k, v in self.arrays.items()}
         return Features(self.model, name or f"{self.dataset}[{len(rows)}]", arrays)
 
     def layer(self, name: str) -> torch.Tensor:
@@ -77,105 +80,183 @@ class Features:
         return float((self.arrays["logits"].argmax(1) == self.labels).mean())
 
 
-def iter_batches(images: np.ndarray, batch_size: int = BATCH_SIZE) -> Iterator[torch.Tensor]:
-    """Normalised channels_last batches of a uint8 N x 32 x 32 x 3 array."""
-    for start in range(0, len(images), batch_size):
-        yield normalize(images[start:start + batch_size]).contiguous(memory_format=torch.channels_last)
+# --- inputs: what extract accepts ------------------------------------------------------------------------
 
 
-def _reduce_taps(taps: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+@dataclass
+class _Inputs:
+    """Images to run, either uint8 N x H x W x 3 (normalised by the adapter) or float N x 3 x H x W already
+    normalised by the caller's own transforms, with labels, indices, a cache identity and a display name."""
+
+    pixels: np.ndarray | torch.Tensor
+    labels: np.ndarray
+    indices: np.ndarray
+    identity: dict
+    name: str
+
+    @property
+    def normalised(self) -> bool:
+        return isinstance(self.pixels, torch.Tensor) and torch.is_floating_point(self.pixels)
+
+
+def image_identity(images: ImageSet) -> dict:
+    """What identifies a registered image set in a cache key: file checksum, subset, transform."""
+    identity = {"dataset": images.key, "dataset_sha256": images.sha256,
+                "indices_sha256": cache.array_digest(images.indices), "n": len(images),
+                "preprocessing": PREPROCESSING_ID}
+    if images.transform is not None:
+        identity["transform"] = images.transform
+    return identity
+
+
+def _labels_of(labels, n: int) -> np.ndarray:
+    if labels is None:
+        return np.full(n, -1, dtype=np.int64)
+    labels = np.asarray(labels, dtype=np.int64).ravel()
+    if len(labels) != n:
+        raise ValueError(f"{len(labels)} labels for {n} images")
+    return labels
+
+
+def _collect(batches: Iterable, what: str) -> tuple[np.ndarray | torch.Tensor, np.ndarray | None]:
+    """Materialise a Dataset or DataLoader: items are ``x`` or ``(x, y, ...)`` with x an image or a batch."""
+    xs, ys = [], []
+    for item in batches:
+        x, y = (item[0], item[1]) if isinstance(item, (tuple, list)) else (item, None)
+        x = torch.as_tensor(np.asarray(x)) if not isinstance(x, torch.Tensor) else x
+        xs.append(x)
+        if y is not None:
+            ys.append(torch.as_tensor(y).reshape(-1))
+    if not xs:
+        raise ValueError(f"the {what} yielded no images")
+    batched = xs[0].ndim == 4
+    x = torch.cat(xs) if batched else torch.stack(xs)
+    y = torch.cat(ys).numpy() if ys else None
+    if x.dtype == torch.uint8:
+        if x.shape[-1] != 3 and x.shape[1] == 3:  # uint8 N x 3 x H x W -> N x H x W x 3
+            x = x.permute(0, 2, 3, 1)
+        return x.contiguous().numpy(), y
+    if not torch.is_floating_point(x) or x.ndim != 4 or x.shape[1] != 3:
+        raise TypeError(f"the {what} must yield uint8 H x W x 3 images or normalised float 3 x H x W tensors, got "
+                        f"{x.dtype} with shape {tuple(x.shape[1:])} per image")
+    return x.float().contiguous(), y
+
+
+def as_inputs(images, labels=None) -> _Inputs:
+    """Normalise what :func:`extract` accepts into :class:`_Inputs` (see :func:`extract`)."""
+    if isinstance(images, ImageSet):
+        if labels is not None:
+            raise ValueError("an ImageSet carries its own labels; do not pass labels too")
+        return _Inputs(images.images, images.labels, images.indices, image_identity(images), images.name)
+    if isinstance(images, np.ndarray):
+        if images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] != 3:
+            raise ValueError(f"an image array must be uint8 N x H x W x 3, got {images.dtype} {images.shape}; "
+                             "for normalised float tensors pass a Dataset or DataLoader")
+        digest = cache.array_digest(images)
+        labels = _labels_of(labels, len(images))
+        return _Inputs(images, labels, np.arange(len(images)),
+                       {"array_sha256": digest, "labels_sha256": cache.array_digest(labels)}, f"array:{digest[:8]}")
+    if isinstance(images, (torch.utils.data.Dataset, torch.utils.data.DataLoader)):
+        what = type(images).__name__
+        pixels, found = _collect(images, what)
+        labels = _labels_of(found if labels is None else labels, len(pixels))
+        digest = cache.array_digest(pixels.numpy() if isinstance(pixels, torch.Tensor) else pixels)
+        return _Inputs(pixels, labels, np.arange(len(pixels)),
+                       {"tensor_sha256": digest, "labels_sha256": cache.array_digest(labels)}, f"{what}:{digest[:8]}")
+    raise TypeError(f"extract takes a uint8 N x H x W x 3 array, an ImageSet, or a torch Dataset/DataLoader; "
+                    f"got {type(images).__name__}")
+
+
+def batches(adapter: ModelAdapter, pixels: np.ndarray | torch.Tensor,
+            batch_size: int = BATCH_SIZE) -> Iterator[torch.Tensor]:
+    """Normalised channels_last batches: uint8 images through the adapter's normalisation, float tensors as given."""
+    for start in range(0, len(pixels), batch_size):
+        chunk = pixels[start:start + batch_size]
+        x = chunk if isinstance(chunk, torch.Tensor) and torch.is_floating_point(chunk) else adapter.normalize(chunk)
+        yield x.contiguous(memory_format=torch.channels_last)
+
+
+# --- extraction ------------------------------------------------------------------------------------------
+
+
+def reduce_taps(adapter: ModelAdapter, taps: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """What the cache keeps of one batch: logits, penultimate, and each spatial tap's channel mean and max."""
     out = {"logits": taps["logits"], "penultimate": taps["penultimate"]}
-    for name in SPATIAL_TAPS:
+    for name in adapter.spatial_taps:
         fmap = taps[name]
         out[f"{name}.mean"] = fmap.mean(dim=(2, 3))
         out[f"{name}.max"] = fmap.amax(dim=(2, 3))
     return out
 
 
-def _run_network(model: LoadedModel, images: np.ndarray, desc: str, progress: bool) -> dict[str, np.ndarray]:
+def _run_network(adapter: ModelAdapter, pixels, desc: str, progress: bool) -> dict[str, np.ndarray]:
     chunks: dict[str, list[torch.Tensor]] = {}
-    bar = tqdm(total=len(images), desc=desc, unit="img", disable=not progress, mininterval=20)
+    bar = tqdm(total=len(pixels), desc=desc, unit="img", disable=not progress, mininterval=20)
     with torch.inference_mode():
-        for batch in iter_batches(images):
-            for name, value in _reduce_taps(model.net.forward_taps(batch)).items():
+        for batch in batches(adapter, pixels):
+            for name, value in reduce_taps(adapter, adapter.forward_taps(batch)).items():
                 chunks.setdefault(name, []).append(value.float())
             bar.update(len(batch))
     bar.close()
     return {name: torch.cat(parts).numpy() for name, parts in chunks.items()}
 
 
-def cache_parts(model: LoadedModel, images: ImageSet, **extra) -> dict:
-    """What determines a cached computation on (model, image subset)."""
-    return {
-        "model": model.name,
-        "weights_sha256": model.checkpoint.sha256,
-        "dataset": images.key,
-        "dataset_sha256": images.sha256,
-        "indices_sha256": cache.array_digest(images.indices),
-        "n": len(images),
-        "preprocessing": PREPROCESSING_ID,
-        **extra,
-    }
+def cache_parts(adapter: ModelAdapter, identity: dict, **extra) -> dict:
+    """What determines a cached computation of ``adapter`` on inputs with ``identity``."""
+    return {"model": adapter.name, "fingerprint": adapter.fingerprint, **identity, **extra}
 
 
-def extract(model_name: str, dataset: str, n: int | None = None, seed: int = 0,
-            progress: bool = True) -> Features:
-    """Activations of ``model_name`` on ``dataset`` (a seeded subset of ``n``; all when None), cached."""
-    return extract_images(model_name, load(dataset, n=n, seed=seed), progress=progress)
+def extract(adapter: ModelAdapter, images, labels=None, *, progress: bool = True) -> Features:
+    """Activations of ``adapter`` on ``images``, cached on disk.
 
-
-def extract_images(model_name: str, images: ImageSet, *, transform: dict | None = None,
-                   progress: bool = True) -> Features:
-    """Activations of an :class:`ImageSet` (any index subset; ``transform`` describes how its pixels
-    were altered, e.g. a corruption recipe, and becomes part of the cache key)."""
-    model = load_model(model_name)
-    parts = cache_parts(model, images, taps=list(SPATIAL_TAPS) + ["penultimate", "logits"],
-                        reductions=["mean", "max"], version=FEATURE_VERSION)
-    if transform is not None:
-        parts["transform"] = transform
+    ``images``: a uint8 N x H x W x 3 array (``labels`` optional, one per image), an
+    :class:`~ood_nb_utils.data.ImageSet` (e.g. ``data.load("textures")``), or a torch ``Dataset`` /
+    ``DataLoader`` yielding ``x`` or ``(x, y)`` where ``x`` is a uint8 image or a float 3 x H x W
+    tensor already normalised by your own transforms (it is then not normalised again). Datasets are
+    read once into memory to compute their cache key.
+    """
+    if not isinstance(adapter, ModelAdapter):
+        raise TypeError(f"extract's first argument is a ModelAdapter (see ModelAdapter.from_module or "
+                        f"models.load_model), got {type(adapter).__name__}")
+    inputs = as_inputs(images, labels)
+    parts = cache_parts(adapter, inputs.identity, taps=list(adapter.taps), reductions=["mean", "max"],
+                        normalised_by_caller=inputs.normalised, version=FEATURE_VERSION)
 
     def compute() -> dict[str, np.ndarray]:
-        arrays = _run_network(model, images.images, f"{model_name} | {images.key}", progress)
-        arrays["labels"] = images.labels
-        arrays["indices"] = images.indices
+        arrays = _run_network(adapter, inputs.pixels, f"{adapter.name} | {inputs.name}", progress)
+        arrays["labels"], arrays["indices"] = inputs.labels, inputs.indices
         return arrays
 
-    name = images.key if transform is None else f"{images.key}+{transform.get('name', 'transformed')}"
-    return Features(model_name, name, cache.load_or_compute("features", parts, compute))
+    return Features(adapter.name, inputs.name, cache.load_or_compute("features", parts, compute))
 
 
-def cached_per_image(kind: str, model_name: str, dataset: str, n: int | None, seed: int,
-                     params: dict, fn: Callable[[LoadedModel, np.ndarray], dict[str, np.ndarray]],
+def cached_per_image(kind: str, adapter: ModelAdapter, images: ImageSet, params: dict,
+                     fn: Callable[[ModelAdapter, np.ndarray], dict[str, np.ndarray]],
                      version: int = 1) -> dict[str, np.ndarray]:
-    """Cache the output of ``fn(model, uint8 images)`` (e.g. ODIN's perturbed scores) per subset + params."""
-    model = load_model(model_name)
-    images = load(dataset, n=n, seed=seed)
-    parts = cache_parts(model, images, params=params, version=version)
+    """Cache the output of ``fn(adapter, uint8 images)`` (e.g. ODIN's perturbed scores) per image set + params."""
+    parts = cache_parts(adapter, as_inputs(images).identity, params=params, version=version)
 
     def compute() -> dict[str, np.ndarray]:
-        arrays = fn(model, images.images)
-        arrays["labels"] = images.labels
-        arrays["indices"] = images.indices
+        arrays = fn(adapter, images.images)
+        arrays["labels"], arrays["indices"] = images.labels, images.indices
         return arrays
 
     return cache.load_or_compute(kind, parts, compute)
 
 
-def activation_maps(model_name: str, images: np.ndarray, tap: str = "final") -> np.ndarray:
+def activation_maps(adapter: ModelAdapter, images: np.ndarray, tap: str = "final") -> np.ndarray:
     """Full maps (N x C x H x W) of one tap for a few uint8 images; not cached (for figures)."""
-    model = load_model(model_name)
     with torch.inference_mode():
-        maps = [model.net.forward_taps(b)[tap].float() for b in iter_batches(images)]
+        maps = [adapter.forward_taps(b)[tap].float() for b in batches(adapter, images)]
     return torch.cat(maps).numpy()
 
 
-def throughput(model_name: str, n_images: int = 256, batch_size: int = BATCH_SIZE) -> float:
+def throughput(adapter: ModelAdapter, n_images: int = 256, batch_size: int = BATCH_SIZE) -> float:
     """Forward images/s of the tapped network on random inputs (for the benchmark script)."""
-    model = load_model(model_name)
     x = torch.randn(n_images, 3, 32, 32).contiguous(memory_format=torch.channels_last)
     with torch.inference_mode():
-        model.net.forward_taps(x[:batch_size])
+        adapter.forward_taps(x[:batch_size])
         start = time.perf_counter()
         for i in range(0, n_images, batch_size):
-            model.net.forward_taps(x[i:i + batch_size])
+            adapter.forward_taps(x[i:i + batch_size])
     return n_images / (time.perf_counter() - start)

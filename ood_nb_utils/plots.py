@@ -96,3 +96,51 @@ def mean_max_scatter(ax, id_mean: np.ndarray, id_max: np.ndarray, ood_mean: np.n
     ax.set_ylabel("channel max activation")
     if title:
         ax.set_title(title, fontsize=9)
+
+
+def annotated_heatmap(ax, values, *, xticks, yticks, xlabel: str = "", ylabel: str = "", title: str = "",
+                      fmt: str = "{:.1f}", cmap: str = "viridis", vmin=None, vmax=None, annotate: bool = True,
+                      highlight=None, fontsize: float = 6.5, colorbar_label: str | None = None):
+    """A grid of values with each cell's number written in it (NaN cells left blank).
+
+    ``highlight(row, col) -> bool`` writes those cells' numbers in red (e.g. the diagonal of a
+    p_min x p_max grid, which is the fixed-percentile method). Returns the image for a colorbar.
+    """
+    values = np.asarray(values, dtype=float)
+    im = ax.imshow(values, cmap=cmap, origin="lower", vmin=vmin, vmax=vmax, aspect="auto")
+    ax.set_xticks(range(values.shape[1]), [str(t) for t in xticks], fontsize=7)
+    ax.set_yticks(range(values.shape[0]), [str(t) for t in yticks], fontsize=7)
+    ax.set(xlabel=xlabel, ylabel=ylabel)
+    ax.set_title(title, fontsize=9)
+    ax.grid(False)
+    if annotate:
+        for r in range(values.shape[0]):
+            for c in range(values.shape[1]):
+                if np.isfinite(values[r, c]):
+                    red = highlight is not None and highlight(r, c)
+                    ax.text(c, r, fmt.format(values[r, c]), ha="center", va="center", fontsize=fontsize,
+                            color="red" if red else "white")
+    if colorbar_label is not None:
+        ax.figure.colorbar(im, ax=ax, shrink=0.8, label=colorbar_label)
+    return im
+
+
+def grouped_bars(ax, categories, series: dict, *, ylabel: str = "", title: str = "", rotation: int = 30,
+                 ylim=None, legend: bool = True) -> None:
+    """Side-by-side bars: one group per category, one bar per series (``{label: values in category order}``)."""
+    x = np.arange(len(categories))
+    width = 0.8 / max(1, len(series))
+    for k, (label, values) in enumerate(series.items()):
+        ax.bar(x + (k - (len(series) - 1) / 2) * width, values, width, label=label)
+    ax.set_xticks(x, categories, rotation=rotation, ha="right" if rotation else "center", fontsize=8)
+    ax.set(ylabel=ylabel, title=title)
+    if ylim is not None:
+        ax.set_ylim(*ylim)
+    if legend:
+        ax.legend(fontsize=8)
+
+
+def band(ax, x, mean, low, high, *, label: str = "", band_label: str = "", marker: str = "o") -> None:
+    """A line of means with a shaded band (e.g. min-max over seeds)."""
+    ax.plot(x, mean, marker=marker, label=label or None)
+    ax.fill_between(x, low, high, alpha=0.25, label=band_label or None)

@@ -1,9 +1,9 @@
-"""Held-out ID images and their corrupted copies: the pseudo-OOD data of hyperparameter searches.
+"""Corrupted copies of held-out ID images: the pseudo-OOD data of hyperparameter searches (NAP App. H).
 
-The held-out images come from the ID train file but are never among the images a method fits on
-(``train.arrays["indices"]``), and never from any test set. Their corrupted copies
-(:mod:`ood_nb_utils.corruptions`, a seeded random family and severity per image) stand in for
-OOD data, as in NAP's Appendix H.
+:class:`~ood_nb_utils.context.RunContext` picks the held-out images (ID images no method fits on) and
+calls :func:`corrupted_copy`; each image gets a seeded random family and severity of
+:mod:`ood_nb_utils.corruptions`. The copy records its recipe in ``ImageSet.transform``, so cache
+keys of the corrupted images differ from the clean ones.
 """
 
 from __future__ import annotations
@@ -11,52 +11,23 @@ from __future__ import annotations
 import numpy as np
 
 from . import corruptions
-from .cache import array_digest
-from .data import ImageSet, load_heldout
-from .features import Features, extract_images
+from .data import ImageSet
 
-HELDOUT_N = 1000
 CORRUPTION_VERSION = 2  # bump when corruptions.py changes its pixels
 
 
-_MEMO: dict[tuple, tuple[Features, Features, list[tuple[str, int]]]] = {}
-
-
-def heldout_images(train: Features, n: int = HELDOUT_N, seed: int = 0) -> ImageSet:
-    """``n`` stratified train-file images that ``train`` (the fit subset) does not contain."""
-    return load_heldout(train.dataset, train.arrays["indices"], n, seed)
-
-
-def heldout_features(train: Features, n: int = HELDOUT_N, seed: int = 0,
-                     progress: bool = True) -> tuple[Features, Features, list[tuple[str, int]]]:
-    """Features of the held-out images, clean and corrupted, plus the corruption recipe.
-
-    Memoised per process: every NAP-X method of a model searches its w on the same images.
-    """
-    key = (train.model, train.dataset, array_digest(train.arrays["indices"]), n, seed)
-    if key not in _MEMO:
-        _MEMO[key] = _heldout_features(train, n, seed, progress)
-    return _MEMO[key]
-
-
-def corrupted_copy(clean: ImageSet, seed: int = 0) -> tuple[ImageSet, dict, list[tuple[str, int]]]:
-    """Seeded corrupted copies of ``clean``, the cache-key ``transform`` that names them, and the recipe."""
+def corrupted_copy(clean: ImageSet, seed: int = 0) -> tuple[ImageSet, list[tuple[str, int]]]:
+    """Seeded corrupted copies of ``clean`` (their ``transform`` names the recipe), and the recipe."""
     corrupted, recipe = corruptions.pseudo_ood(clean.images, seed=seed)
-    corrupted_set = ImageSet(clean.key, corrupted, clean.labels, clean.path, clean.sha256,
-                             "corrupted held-out ID images", clean.indices)
     spec = {"name": "corrupted", "seed": seed, "families": sorted(corruptions.CORRUPTIONS),
             "version": CORRUPTION_VERSION}
-    return corrupted_set, spec, recipe
-
-
-def _heldout_features(train: Features, n: int, seed: int,
-                      progress: bool) -> tuple[Features, Features, list[tuple[str, int]]]:
-    clean = heldout_images(train, n, seed)
-    corrupted_set, spec, recipe = corrupted_copy(clean, seed)
-    return (extract_images(train.model, clean, progress=progress),
-            extract_images(train.model, corrupted_set, transform=spec, progress=progress), recipe)
+    if clean.transform is not None:
+        spec["of"] = clean.transform
+    return ImageSet(clean.key, corrupted, clean.labels, clean.path, clean.sha256, "corrupted held-out ID images",
+                    clean.indices, spec), recipe
 
 
 def recipe_counts(recipe: list[tuple[str, int]]) -> dict[str, int]:
+    """How many images each corruption family got."""
     names, counts = np.unique([name for name, _ in recipe], return_counts=True)
     return dict(zip(names.tolist(), counts.tolist(), strict=True))

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from ood_nb_utils.models import CHECKPOINTS, SPATIAL_TAPS, DenseNet3, load_model
+from ood_nb_utils.models import CHECKPOINTS, SPATIAL_TAPS, DenseNet3, checkpoint_path, load_model
 
 from .conftest import have_weights
 
@@ -34,7 +34,7 @@ def test_parameter_count_is_densenet_bc_100():
 def test_checkpoints_load_strictly(name):
     model = load_model(name)
     assert model.weight.shape == (CHECKPOINTS[name].num_classes, 342)
-    state = torch.load(model.path, map_location="cpu", weights_only=False)["state_dict"]
+    state = torch.load(checkpoint_path(name), map_location="cpu", weights_only=False)["state_dict"]
     state["unexpected.weight"] = torch.zeros(1)
     with pytest.raises(RuntimeError, match="Unexpected key"):
         DenseNet3(100, CHECKPOINTS[name].num_classes).load_state_dict(state, strict=True)

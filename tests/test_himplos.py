@@ -6,9 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from ood_nb_utils import registry, scorers
+from ood_nb_utils import scorers
+from ood_nb_utils.data import CIFAR_MEAN, CIFAR_STD, ImageSet
 from ood_nb_utils.features import Features
-from ood_nb_utils.models import CHECKPOINTS, DenseNet3, LoadedModel
+from ood_nb_utils.methods import HIMPLoS, HimplosODIN, ReactODIN, create
+from ood_nb_utils.models import DenseNet3, Head, ModelAdapter
 
 W = torch.tensor([[3.0, 1.0, 2.0], [0.0, 5.0, 4.0]])
 B = torch.tensor([0.5, -0.5])
@@ -73,34 +75,36 @@ def test_smoothing_is_identity_for_a_feature_on_its_prototype():
     assert torch.allclose(s[same], torch.ones(int(same.sum())), atol=1e-6)
 
 
-def test_registry_himplos_and_its_accuracy_logits():
+def test_himplos_detector_and_its_accuracy_logits():
     h, w, b, _ = _random(n=60, seed=3)
     labels = scorers.linear_head(h, w, b).argmax(1).numpy()
     feats = Features("toy", "toy", {"penultimate": h.numpy(), "logits": scorers.linear_head(h, w, b).numpy(),
                                     "labels": labels, "indices": np.arange(60)})
-    head = registry.Head(w, b)
-    m = registry.get("himplos")
-    state = registry.fit_method(m, feats, head, m.params())
-    assert torch.allclose(state, scorers.class_means(h, labels, num_classes=4))
-    ours = registry.score_features(m, feats, head, state, m.params())
-    assert np.allclose(ours, scorers.himplos(h, w, b, state).numpy(), atol=1e-5)
+    head = Head(w, b)
+    det = create("himplos").fit(feats, head)
+    assert torch.allclose(det.prototypes_, scorers.class_means(h, labels, num_classes=4))
+    assert np.allclose(det.score(feats), scorers.himplos(h, w, b, det.prototypes_).numpy(), atol=1e-5)
     # the ablation switches are hyperparameters: all off is Energy
-    off = m.params({"mask": False, "clip": False, "smooth": False})
-    assert np.allclose(registry.score_features(m, feats, head, state, off),
-                       scorers.energy(feats.logits).numpy(), atol=1e-5)
+    off = det.with_params(mask=False, clip=False, smooth=False)
+    assert off.is_fitted and np.allclose(off.score(feats), scorers.energy(feats.logits).numpy(), atol=1e-5)
     # masking keeps the predicted class's strongest weights, so it rarely changes the prediction
-    assert 0.5 <= registry.method_accuracy(m, feats, head, state, m.params()) <= 1.0
+    assert 0.5 <= det.accuracy(feats) <= 1.0
+    assert isinstance(det, HIMPLoS)
 
 
 def test_odin_through_react_with_infinite_threshold_is_plain_odin():
     net = DenseNet3(depth=10, num_classes=3).eval()
-    model = LoadedModel(CHECKPOINTS["densenet100-cifar10"], net, None)
-    x = torch.randn(4, 3, 8, 8)
-    plain = scorers.odin(registry.odin_head(model, "plain", {}), x, temperature=1000.0, epsilon=0.0014)
-    react = scorers.odin(registry.odin_head(model, "react", {"threshold": float("inf")}), x, temperature=1000.0,
-                         epsilon=0.0014)
-    assert torch.allclose(plain, react, atol=1e-6)
-    protos = torch.rand(3, net.feature_dim)
-    off = {"prototypes": protos, "mask": False, "clip": False, "smooth": False}
-    him = scorers.odin(registry.odin_head(model, "himplos", off), x, temperature=1000.0, epsilon=0.0014)
-    assert torch.allclose(plain, him, atol=1e-6)
+    adapter = ModelAdapter(net, head=net.fc, runner=net.forward_taps, spatial_taps=("final",), mean=CIFAR_MEAN,
+                           std=CIFAR_STD, name="tiny", source={"kind": "test"})
+    rng = np.random.default_rng(0)
+    images = ImageSet.from_array(rng.integers(0, 256, (4, 8, 8, 3), dtype=np.uint8))
+    train = Features("tiny", "t", {"penultimate": rng.random((6, net.feature_dim)).astype(np.float32),
+                                   "labels": np.arange(6) % 3})
+    head = adapter.head
+    plain = create("odin").fit(None, head, adapter=adapter).compute(images.images, progress=False)
+    react = ReactODIN(threshold=float("inf")).fit(None, head, adapter=adapter).compute(images.images, progress=False)
+    assert np.allclose(plain, react, atol=1e-6)
+    him = HimplosODIN().fit(train, head, adapter=adapter)
+    him.head_logits = lambda h: scorers.himplos_logits(h, head.weight, head.bias, him.prototypes_, mask=False,
+                                                       clip=False, smooth=False)
+    assert np.allclose(plain, him.compute(images.images, progress=False), atol=1e-6)

@@ -5,9 +5,11 @@ import pytest
 import torch
 from sklearn.metrics.pairwise import cosine_similarity
 
-from ood_nb_utils import registry, scorers
+from ood_nb_utils import scorers
 from ood_nb_utils.data import per_class_fraction
 from ood_nb_utils.features import Features
+from ood_nb_utils.methods import PrototypeFusion
+from ood_nb_utils.models import Head
 
 
 def test_class_means_by_hand():
@@ -103,22 +105,19 @@ def test_per_class_fraction_keeps_every_class():
     assert np.array_equal(per_class_fraction(labels, 1.0, seed=0), np.arange(100))
 
 
-def test_registry_prototype_fusion_matches_the_kernel():
+def test_prototype_fusion_detector_matches_the_kernel():
     gen = torch.Generator().manual_seed(5)
     arrays = {"labels": np.arange(50) % 5, "indices": np.arange(50)}
     for tap, dim in [("block2", 6), ("block3", 4), ("final", 4)]:
         arrays[f"{tap}.mean"] = torch.rand(50, dim, generator=gen).numpy()
     arrays["penultimate"] = arrays["final.mean"]
     feats = Features("toy", "toy", arrays)
-    head = registry.Head(torch.zeros(5, 4), torch.zeros(5))
-    method = registry.get("prototype_fusion")
-    state = registry.fit_method(method, feats, head, method.params())
-    ours = registry.score_features(method, feats, head, state, method.params())
+    head = Head(torch.zeros(5, 4), torch.zeros(5))
+    ours = PrototypeFusion().fit(feats, head).score(feats)
     layers = {t: feats[f"{t}.mean"] for t in ("block2", "block3", "final")}
     ref = scorers.prototype_fusion(layers, scorers.fit_prototypes(layers, feats.labels))
     assert np.allclose(ours, ref.numpy(), atol=1e-6)
-    params = method.params({"layers": ("penultimate",)})
-    single = registry.score_features(method, feats, head, registry.fit_method(method, feats, head, params), params)
+    single = PrototypeFusion(layers=("penultimate",)).fit(feats, head).score(feats)
     assert np.allclose(single, scorers.prototype_fusion({"p": layers["final"]},
                                                         scorers.fit_prototypes({"p": layers["final"]},
                                                                                feats.labels)).numpy(), atol=1e-6)

@@ -4,14 +4,16 @@ They share the activation cache with the book: the features extracted here are t
 chapter 0 reads, so CI pays for each image once.
 """
 
+import dataclasses
 import json
 
 import numpy as np
 import pytest
 
-from ood_nb_utils import metrics, scorers
+from ood_nb_utils import config, metrics, scorers
 from ood_nb_utils.__main__ import main
-from ood_nb_utils.features import extract
+from ood_nb_utils.data import load
+from ood_nb_utils.features import activation_maps, extract
 from ood_nb_utils.models import load_model
 
 from .conftest import requires
@@ -21,41 +23,39 @@ C10, C100 = "densenet100-cifar10", "densenet100-cifar100"
 
 @requires("cifar10", model=C10)
 def test_cifar10_accuracy():
-    assert extract(C10, "cifar10").accuracy() >= 0.940
+    assert extract(load_model(C10), load("cifar10")).accuracy() >= 0.940
 
 
 @requires("cifar100", model=C100)
 def test_cifar100_accuracy():
-    assert extract(C100, "cifar100").accuracy() >= 0.745
+    assert extract(load_model(C100), load("cifar100")).accuracy() >= 0.745
 
 
 @requires("cifar10", "cifar100", model=C10)
 def test_energy_anchor_nap_table9():
     """NAP Table 9: Energy, CIFAR-10 (ID) vs CIFAR-100 (OOD), FPR@95 50.74 / AUROC 89.76."""
-    id_s = scorers.energy(extract(C10, "cifar10").logits).numpy()
-    ood_s = scorers.energy(extract(C10, "cifar100").logits).numpy()
+    adapter = load_model(C10)
+    id_s = scorers.energy(extract(adapter, load("cifar10")).logits).numpy()
+    ood_s = scorers.energy(extract(adapter, load("cifar100")).logits).numpy()
     assert 100 * metrics.fpr_at_95_tpr(id_s, ood_s, positive="id") == pytest.approx(50.74, abs=0.1)
     assert 100 * metrics.auroc(id_s, ood_s) == pytest.approx(89.76, abs=0.1)
 
 
 @requires("cifar10", model=C10)
 def test_cached_features_agree_with_a_fresh_forward_pass():
-    feats = extract(C10, "cifar10")
-    from ood_nb_utils.data import load
-    from ood_nb_utils.features import activation_maps
-
-    images = load("cifar10").images[:4]
-    maps = activation_maps(C10, images, "final")
+    adapter = load_model(C10)
+    feats = extract(adapter, load("cifar10"))
+    maps = activation_maps(adapter, load("cifar10").images[:4], "final")
     assert np.allclose(maps.mean((2, 3)), feats.arrays["penultimate"][:4], atol=1e-4)
     assert np.allclose(maps.max((2, 3)), feats.arrays["final.max"][:4], atol=1e-4)
-    head = load_model(C10)
-    logits = feats.arrays["penultimate"][:4] @ head.weight.numpy().T + head.bias.numpy()
+    logits = feats.arrays["penultimate"][:4] @ adapter.weight.numpy().T + adapter.bias.numpy()
     assert np.allclose(logits, feats.arrays["logits"][:4], atol=1e-4)
 
 
 @requires("cifar10", "cifar100", model=C10)
 def test_cli_evaluate_json(capsys):
-    assert main(["evaluate", "--model", C10, "--methods", "energy,msp", "--ood", "cifar100", "--json"]) == 0
+    assert main(["evaluate", "--model", C10, "--methods", "energy,msp", "--ood", "cifar100", "--json",
+                 "--profile", "default"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["model"] == C10 and out["id_dataset"] == "cifar10" and out["profile"] == "default"
     assert out["id_accuracy"] >= 0.94
@@ -66,23 +66,80 @@ def test_cli_evaluate_json(capsys):
     assert all(0.0 <= r[k] <= 1.0 for r in out["results"] for k in ("auroc", "aupr_in", "aupr_out"))
 
 
-def test_cli_reports_unknown_method(capsys):
+def test_cli_reports_unknown_method_and_bad_settings(capsys):
     assert main(["evaluate", "--model", C10, "--methods", "nope", "--ood", "cifar100"]) == 2
     assert "unknown method 'nope'" in capsys.readouterr().err
+    assert main(["evaluate", "--model", C10, "--methods", "knn", "--set", "knn.kk=3"]) == 2
+    assert "no hyperparameter 'kk'" in capsys.readouterr().err
+    assert main(["evaluate", "--model", C10, "--methods", "knn", "--set", "react.threshold=1"]) == 2
+    assert "not among --methods" in capsys.readouterr().err
+    assert main(["evaluate", "--model", C10, "--methods", "knn", "--ood", "nowhere"]) == 2
+    assert "unknown OOD set" in capsys.readouterr().err
 
 
-@requires("cifar10", "cifar100", "cifar10_train", model=C10)
-def test_cli_offers_nap_and_reports_its_w(capsys):
-    assert main(["evaluate", "--model", C10, "--methods", "nap,nap_e", "--ood", "cifar100", "--json"]) == 0
+# A small profile for the CLI tests: the code paths of `--profile full` at a size tests can afford.
+TINY = dataclasses.replace(config.PROFILES["default"], name="tiny", id_test=100, near_cifar=100, ood=100, train=600,
+                           gradient_per_set=20)
+
+
+@pytest.fixture
+def tiny_profile(monkeypatch):
+    monkeypatch.setitem(config.PROFILES, "tiny", TINY)
+    monkeypatch.setenv("OOD_NB_PROFILE", "default")  # the CLI's --profile must win over the environment
+    return TINY
+
+
+@requires("cifar10", "cifar10_train", "textures", model=C10)
+def test_cli_profile_decides_every_fit_set(capsys, tiny_profile):
+    """Regression (issue 12): with --profile X, every method fits on X's train subset, network-based ones included,
+    even when OOD_NB_PROFILE names another profile; the JSON reports each method's fit-set sizes."""
+    methods = "knn,himplos,himplos_odin,adascale_a,nap_e,nap_adascale_a"
+    argv = ["evaluate", "--model", C10, "--methods", methods, "--ood", "textures", "--profile", "tiny", "--json",
+            "--set", "adascale_a.n_val=100", "--set", "nap_adascale_a.base.n_val=100",
+            "--set", "nap_adascale_a.n_heldout=40", "--set", "nap_e.n_heldout=200"]
+    assert main(argv) == 0
     out = json.loads(capsys.readouterr().out)
-    assert {r["method"] for r in out["results"]} == {"nap", "nap_e"}
-    assert 0.0 <= out["fitted_w"]["nap_e"] <= 1.0
+    assert out["profile"] == "tiny"
+    sizes = out["fit_sizes"]
+    assert set(sizes) == set(methods.split(","))
+    for name in ("knn", "himplos", "himplos_odin", "nap_e"):
+        assert sizes[name]["train"] == TINY.train, (name, sizes[name])
+    for name in ("adascale_a", "nap_adascale_a"):
+        assert sizes[name]["train (held out from)"] == TINY.train, (name, sizes[name])
+    assert sizes["adascale_a"]["heldout (eCDF)"] == 100 and sizes["nap_e"]["heldout (w search)"] == 200
+    assert sizes["nap_adascale_a"]["heldout (w search)"] == 40
+    rows = {r["method"]: r for r in out["results"]}
+    assert rows["knn"]["n_id"] == TINY.id_test and rows["himplos_odin"]["n_id"] == TINY.gradient_per_set
+    assert out["hyperparameters"]["adascale_a"]["n_val"] == 100
 
 
-@requires("cifar10", "textures", model=C10)
+@requires("cifar10", "cifar10_train", "textures", model=C10)
+def test_cli_set_and_tune(capsys, tiny_profile):
+    """--set reaches a nested hyperparameter (nap_r's ReAct threshold); --tune searches on held-out data."""
+    base = ["evaluate", "--model", C10, "--ood", "textures", "--profile", "tiny", "--json"]
+    assert main([*base, "--methods", "nap_r", "--set", "nap_r.base.threshold=1.0", "--set", "nap_r.w=0.4"]) == 0
+    set_out = json.loads(capsys.readouterr().out)
+    assert set_out["hyperparameters"]["nap_r"]["base.threshold"] == 1.0
+    assert main([*base, "--methods", "react", "--set", "react.threshold=1.0"]) == 0
+    react_out = json.loads(capsys.readouterr().out)
+    assert main([*base, "--methods", "react"]) == 0
+    default_out = json.loads(capsys.readouterr().out)
+    assert react_out["results"][0]["auroc"] != default_out["results"][0]["auroc"]  # the override took effect
+
+    assert main([*base, "--methods", "energy", "--tune", "knn"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    search = out["tuned"]["knn"]
+    assert [s["k"] for s in search["trace"]] == [1, 10, 20, 50, 100, 200]
+    best = max(search["trace"], key=lambda s: s["auroc"])
+    assert search["best"] == {"k": best["k"]} and out["hyperparameters"]["knn"]["k"] == best["k"]
+    assert {r["method"] for r in out["results"]} == {"energy", "knn"}
+
+
+@requires("cifar10", "cifar10_train", "textures", model=C10)
 def test_cli_offers_the_chapter_methods(capsys):
     methods = "himplos,himplos_msp,dice_react,react_msp,prototype_fusion"
-    assert main(["evaluate", "--model", C10, "--methods", methods, "--ood", "textures", "--json"]) == 0
+    assert main(["evaluate", "--model", C10, "--methods", methods, "--ood", "textures", "--json",
+                 "--profile", "default"]) == 0
     out = json.loads(capsys.readouterr().out)
     got = {r["method"]: r for r in out["results"]}
     assert set(got) == set(methods.split(","))
@@ -93,28 +150,16 @@ def test_cli_offers_the_chapter_methods(capsys):
 @requires("cifar10", model=C10)
 def test_perturbed_features_match_a_clean_forward_and_are_cached():
     from ood_nb_utils import cache
-    from ood_nb_utils.data import load
     from ood_nb_utils.perturbation import perturbed_features
 
+    adapter = load_model(C10)
     images = load("cifar10", indices=np.arange(4))
-    first = perturbed_features(C10, images, progress=False)
-    clean = extract(C10, "cifar10").arrays["penultimate"][:4]
-    assert np.allclose(first["penultimate"], clean, atol=1e-4)
-    shift = np.abs(first["perturbed"] - first["penultimate"])
+    first = perturbed_features(adapter, images, progress=False)
+    clean = extract(adapter, load("cifar10")).arrays["penultimate"][:4]
+    assert np.allclose(first.arrays["penultimate"], clean, atol=1e-4)
+    shift = np.abs(first.arrays["perturbed"] - first.arrays["penultimate"])
     assert shift.max() > 0  # the perturbation moves the activations ...
-    assert shift.mean() < first["penultimate"].mean()  # ... by less than their own size
+    assert shift.mean() < first.arrays["penultimate"].mean()  # ... by less than their own size
     hits = cache.STATS.hits
-    again = perturbed_features(C10, images, progress=False)
-    assert cache.STATS.hits == hits + 1 and np.array_equal(again["perturbed"], first["perturbed"])
-
-
-@requires("cifar10", "textures", model=C10)
-def test_cli_adascale_uses_the_cached_perturbation(capsys):
-    """AdaSCALE through the command line: 300 test images per set, eCDF from 1,000 held-out train images
-    (the same cached perturbed activations chapter 2 reads), paper's DenseNet-101 hyperparameters."""
-    assert main(["evaluate", "--model", C10, "--methods", "adascale_a,adascale_l,scale", "--ood", "textures",
-                 "--json"]) == 0
-    out = json.loads(capsys.readouterr().out)
-    got = {r["method"]: r for r in out["results"]}
-    assert got["adascale_a"]["n_id"] == got["adascale_a"]["n_ood"] == 300
-    assert got["adascale_a"]["auroc"] > 0.85 and got["adascale_l"]["auroc"] > 0.85
+    again = perturbed_features(adapter, images, progress=False)
+    assert cache.STATS.hits == hits + 1 and np.array_equal(again.arrays["perturbed"], first.arrays["perturbed"])

@@ -1,4 +1,8 @@
-"""Model registry: checkpoint files, checksums, official URLs, and loading."""
+"""Models: the adapter every method reads through, and the DICE DenseNet-BC-100 checkpoints.
+
+:func:`load_model` returns a :class:`ModelAdapter` of a registered checkpoint (sha256 verified);
+:meth:`ModelAdapter.from_module` wraps any other ``nn.Module``.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +13,12 @@ from pathlib import Path
 import torch
 
 from ..config import weights_dir
-from ..data import sha256_of
-from .densenet import ALL_TAPS, SPATIAL_TAPS, VECTOR_TAPS, DenseNet3
+from ..data import CIFAR_MEAN, CIFAR_STD, sha256_of
+from .adapter import Head, ModelAdapter, state_dict_fingerprint
+from .densenet import ALL_TAPS, HOOK_TAPS, SPATIAL_TAPS, VECTOR_TAPS, DenseNet3
 
-__all__ = ["ALL_TAPS", "SPATIAL_TAPS", "VECTOR_TAPS", "CHECKPOINTS", "Checkpoint", "DenseNet3", "MODEL_OF",
-           "LoadedModel", "load_model"]
+__all__ = ["ALL_TAPS", "CHECKPOINTS", "Checkpoint", "DenseNet3", "HOOK_TAPS", "Head", "MODEL_OF", "ModelAdapter",
+           "SPATIAL_TAPS", "VECTOR_TAPS", "checkpoint_path", "load_densenet", "load_model", "state_dict_fingerprint"]
 
 _DICE = "https://github.com/deeplearning-wisc/dice/raw/8acfb8d52eee997a7bf6f9d17ff5363fd91ba47b/checkpoints"
 
@@ -46,33 +51,6 @@ CHECKPOINTS: dict[str, Checkpoint] = {
 MODEL_OF: dict[str, str] = {cp.id_dataset: name for name, cp in CHECKPOINTS.items()}
 
 
-@dataclass
-class LoadedModel:
-    """A network in eval mode with its checkpoint record and the classifier head."""
-
-    checkpoint: Checkpoint
-    net: DenseNet3
-    path: Path
-
-    @property
-    def name(self) -> str:
-        return self.checkpoint.name
-
-    @property
-    def id_dataset(self) -> str:
-        return self.checkpoint.id_dataset
-
-    @property
-    def weight(self) -> torch.Tensor:
-        """Classifier weights, K x D."""
-        return self.net.fc.weight.detach().clone()
-
-    @property
-    def bias(self) -> torch.Tensor:
-        """Classifier bias, K."""
-        return self.net.fc.bias.detach().clone()
-
-
 def checkpoint_path(name: str) -> Path:
     """Path of a checkpoint in the weights folder, sha256 verified; clear error if missing."""
     if name not in CHECKPOINTS:
@@ -91,16 +69,22 @@ def checkpoint_path(name: str) -> Path:
     return path
 
 
-@lru_cache(maxsize=4)
-def load_model(name: str) -> LoadedModel:
-    """Build DenseNet-BC-100 and load its checkpoint with strict key matching (eval mode, channels_last)."""
+def load_densenet(name: str) -> DenseNet3:
+    """The plain ``nn.Module`` of a registered checkpoint (strict key matching, eval mode, channels_last)."""
     path = checkpoint_path(name)
-    ck = CHECKPOINTS[name]
     state = torch.load(path, map_location="cpu", weights_only=False)
     state = state.get("state_dict", state)
     state = {k.removeprefix("module."): v for k, v in state.items()}
-    net = DenseNet3(depth=100, num_classes=ck.num_classes)
+    net = DenseNet3(depth=100, num_classes=CHECKPOINTS[name].num_classes)
     net.load_state_dict(state, strict=True)
-    net.eval()
-    net = net.to(memory_format=torch.channels_last)
-    return LoadedModel(ck, net, path)
+    return net.eval().to(memory_format=torch.channels_last)
+
+
+@lru_cache(maxsize=4)
+def load_model(name: str) -> ModelAdapter:
+    """The adapter of a registered DICE DenseNet-BC-100: its own ``forward_taps``, CIFAR normalisation."""
+    net = load_densenet(name)
+    adapter = ModelAdapter(net, head=net.fc, runner=net.forward_taps, spatial_taps=SPATIAL_TAPS, mean=CIFAR_MEAN,
+                           std=CIFAR_STD, name=name, source={"kind": "forward_taps", "class": "DenseNet3"})
+    adapter.checkpoint = CHECKPOINTS[name]
+    return adapter

@@ -19,6 +19,9 @@ tap             shape (CIFAR)      what it is
 ``penultimate`` 342                global average of ``final``; the classifier's input
 ``logits``      K                  ``fc(penultimate)``
 ==============  =================  ==============================================================
+
+As a plain ``nn.Module`` (what :meth:`~ood_nb_utils.models.ModelAdapter.from_module` sees) the same
+taps are the outputs of the modules in :data:`HOOK_TAPS`.
 """
 
 from __future__ import annotations
@@ -32,6 +35,9 @@ from torch import nn
 SPATIAL_TAPS: tuple[str, ...] = ("conv1", "block1", "trans1", "block2", "trans2", "block3", "final")
 VECTOR_TAPS: tuple[str, ...] = ("penultimate", "logits")
 ALL_TAPS: tuple[str, ...] = SPATIAL_TAPS + VECTOR_TAPS
+# tap -> the module whose output it is, for ModelAdapter.from_module (``final`` is the ``relu`` module)
+HOOK_TAPS: dict[str, str] = {"conv1": "conv1", "block1": "block1", "trans1": "trans1.conv1", "block2": "block2",
+                             "trans2": "trans2.conv1", "block3": "block3"}
 
 
 class BottleneckBlock(nn.Module):
@@ -102,6 +108,7 @@ class DenseNet3(nn.Module):
         self.block3 = DenseBlock(n, in_planes, growth_rate)
         in_planes += n * growth_rate
         self.bn1 = nn.BatchNorm2d(in_planes)
+        self.relu = nn.ReLU()  # a module (no parameters) so that hooks can read the final map
         self.fc = nn.Linear(in_planes, num_classes)
         self.feature_dim = in_planes
 
@@ -120,7 +127,7 @@ class DenseNet3(nn.Module):
         taps["trans2"] = out
         out = self.block3(F.avg_pool2d(out, 2))
         taps["block3"] = out
-        out = F.relu(self.bn1(out))
+        out = self.relu(self.bn1(out))
         taps["final"] = out
         pooled = out.mean(dim=(2, 3))
         taps["penultimate"] = pooled

@@ -42,7 +42,7 @@ from .himplos import (
     smooth_logits,
 )
 from .logits import energy, linear_head, max_logit, msp
-from .nap import NAP_EPS, nap, nap_combine, nap_from_maps, nap_transformer, positive_base
+from .nap import NAP_EPS, nap, nap_channel_ratio, nap_combine, nap_from_maps, nap_transformer, positive_base
 from .odin import odin
 from .prototypes import (
     class_means,
@@ -61,7 +61,8 @@ __all__ = [
     "fit_knn", "fit_mahalanobis", "fit_prototypes", "fit_react", "fuse_maxima", "himplos", "himplos_logits",
     "HIMPLOS_PERCENTILE", "HIMPLOS_THRESHOLD", "kept_count", "knn", "layer_maxima", "layer_similarities",
     "linear_head", "lts", "mahalanobis", "MahalanobisFit", "max_logit", "msp", "nap", "nap_combine", "NAP_EPS",
-    "nap_from_maps", "nap_transformer", "odin", "percentile_threshold", "positive_base", "prototype_cosine",
+    "nap_channel_ratio", "nap_from_maps", "nap_transformer", "odin", "percentile_threshold", "positive_base",
+    "prototype_cosine",
     "prototype_fusion", "react", "scale", "scaling_factor", "shape_ash_b", "shape_ash_p", "shape_ash_s",
     "shape_bfact", "shape_scale", "smooth_logits", "top_k_mask",
 ]

@@ -53,7 +53,17 @@ def nap(channel_max: torch.Tensor, channel_mean: torch.Tensor, *, eps: float = N
         raise ValueError("each channel's max must be >= its mean: are max and mean swapped?")
     if post_relu and (channel_mean < 0).any():
         raise ValueError("NAP expects post-ReLU maps (means >= 0); pass post_relu=False for an unrectified map")
-    return ((channel_max / (channel_mean + eps)) ** 2).mean(dim=1)
+    return (nap_channel_ratio(channel_max, channel_mean, eps=eps) ** 2).mean(dim=1)
+
+
+def nap_channel_ratio(channel_max, channel_mean, *, eps: float = NAP_EPS):
+    """The per-channel signal-to-noise ratio inside Eq. 3, ``Max(A_j) / (Mean(A_j) + eps)`` (N x C).
+
+    Works on tensors and numpy arrays alike (the chapters' per-channel figures use arrays).
+    """
+    if eps <= 0:
+        raise ValueError(f"eps must be > 0 (NAP uses 1.0), got {eps}")
+    return channel_max / (channel_mean + eps)
 
 
 def nap_from_maps(maps: torch.Tensor, *, eps: float = NAP_EPS) -> torch.Tensor:

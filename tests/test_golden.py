@@ -1,0 +1,53 @@
+"""The detector redesign reproduces the pre-refactor registry's scores (issue 12's golden test).
+
+``tests/golden/scores.json.gz`` holds every method's scores from the old registry (written by
+``tests/golden/capture_pre_refactor.py`` at commit 5cdb901, before the redesign): both DICE DenseNets,
+default hyperparameters, a seeded 200-image subset of the ID test set and of Textures, fits on the
+``default`` profile's 5,000-image ID train subset. Every registered detector must give the same
+scores to 1e-6 through the new engine (:func:`~ood_nb_utils.evaluation.evaluate` in an explicit
+:class:`~ood_nb_utils.context.RunContext`), the network-based ones included.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ood_nb_utils import config, registry
+from ood_nb_utils.context import RunContext
+from ood_nb_utils.evaluation import evaluate
+from ood_nb_utils.models import CHECKPOINTS
+
+from .conftest import requires
+
+GOLDEN = json.loads(gzip.open(Path(__file__).with_name("golden") / "scores.json.gz", "rt").read())
+PROFILE = config.Profile(**GOLDEN["profile"])
+
+
+def test_golden_file_covers_every_registered_method():
+    names = {key.split("/")[1] for key in GOLDEN["scores"]}
+    assert names == set(registry.available()), "a method was added or removed without a golden score"
+    assert PROFILE == dataclasses.replace(config.PROFILES["default"], name="golden", id_test=200, near_cifar=200,
+                                          ood=200, gradient_per_set=200)
+
+
+@pytest.mark.parametrize("model", [
+    pytest.param(m, marks=requires(ck.id_dataset, f"{ck.id_dataset}_train", GOLDEN["ood"], model=m))
+    for m, ck in sorted(CHECKPOINTS.items())])
+def test_every_method_reproduces_the_pre_refactor_scores(model):
+    context = RunContext.for_model(model, PROFILE, progress=False)
+    result = evaluate(context, registry.available(), [GOLDEN["ood"]])
+    worst = {}
+    for name in registry.available():
+        golden = GOLDEN["scores"][f"{model}/{name}"]
+        for side, key in [("id", context.id_dataset), ("ood", GOLDEN["ood"])]:
+            ours = result.scores[name][key]
+            assert ours.shape == (GOLDEN["n"],), (name, side, ours.shape)
+            worst[(name, side)] = float(np.max(np.abs(ours - np.asarray(golden[side]))))
+    bad = {k: v for k, v in worst.items() if v > 1e-6}
+    assert not bad, f"scores moved by more than 1e-6: {bad}"
