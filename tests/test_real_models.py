@@ -102,10 +102,11 @@ def test_cli_profile_decides_every_fit_set(capsys, tiny_profile):
     assert out["profile"] == "tiny"
     sizes = out["fit_sizes"]
     assert set(sizes) == set(methods.split(","))
-    for name in ("knn", "himplos", "himplos_odin", "nap_e"):
+    for name in ("knn", "himplos", "himplos_odin"):  # fit on the train subset itself
         assert sizes[name]["train"] == TINY.train, (name, sizes[name])
-    for name in ("adascale_a", "nap_adascale_a"):
+    for name in ("adascale_a", "nap_e", "nap_adascale_a"):  # fit on held-out images outside that subset
         assert sizes[name]["train (held out from)"] == TINY.train, (name, sizes[name])
+    assert 0.0 <= out["fitted"]["nap_e"]["w"] <= 1.0 and 0.0 <= out["fitted"]["nap_adascale_a"]["w"] <= 1.0
     assert sizes["adascale_a"]["heldout (eCDF)"] == 100 and sizes["nap_e"]["heldout (w search)"] == 200
     assert sizes["nap_adascale_a"]["heldout (w search)"] == 40
     rows = {r["method"]: r for r in out["results"]}
