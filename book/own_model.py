@@ -101,8 +101,9 @@ agreement = pd.DataFrame([{"method": name, "max |score difference|": max(np.abs(
 display(agreement.style.format({"max |score difference|": "{:.1e}", "AUROC, plain module (%)": "{:.2f}",
                                 "AUROC, built-in (%)": "{:.2f}"}).hide(axis="index"))
 worst = agreement["max |score difference|"].max()
-display(Markdown(f"Across {len(agreement)} detectors the two paths differ by at most **{worst:.1e}** in any score "
-                 "(float32 arithmetic in a different order), and every AUROC is the same to the printed digit: "
+display(Markdown(f"Across {len(agreement)} detectors the two paths "
+                 + ("give **bit-identical** scores" if worst == 0 else f"differ by at most **{worst:.1e}** in a score")
+                 + ", and every AUROC is the same to the printed digit: "
                  + ("yes." if (agreement["AUROC, plain module (%)"].round(2)
                                == agreement["AUROC, built-in (%)"].round(2)).all() else "**no** (see the table).")))
 
