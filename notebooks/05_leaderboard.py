@@ -56,14 +56,13 @@ from IPython.display import Markdown, display
 from scipy.stats import kendalltau
 
 from ood_nb_utils import chapter, costs, data, detectors, metrics, plots
-from ood_nb_utils.evaluation import evaluate
+from ood_nb_utils.evaluation import evaluate, groups_of
 
 PROFILE = chapter.start()
 contexts = chapter.contexts(PROFILE)
 MODELS = {ds: ctx.model for ds, ctx in contexts.items()}
 GROUPS = ("near", "far")
-SETS = {ds: {g: [d for d in data.ood_sets(ds) if data.is_available(d) and data.ood_group(ds, d) == g]
-             for g in GROUPS} for ds in MODELS}
+SETS = {ds: {g: groups_of(ds, chapter.available_ood(ds)).get(g, []) for g in GROUPS} for ds in MODELS}
 missing = [data.DATASETS[d].title for d in data.ood_sets("cifar10")
            if not data.is_available(d) and data.ood_group("cifar10", d) != "substitute"]
 BOOT = 200  # bootstrap draws per interval

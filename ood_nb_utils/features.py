@@ -234,7 +234,7 @@ def cached_per_image(kind: str, adapter: ModelAdapter, images: ImageSet, params:
                      fn: Callable[[ModelAdapter, np.ndarray], dict[str, np.ndarray]],
                      version: int = 1) -> dict[str, np.ndarray]:
     """Cache the output of ``fn(adapter, uint8 images)`` (e.g. ODIN's perturbed scores) per image set + params."""
-    parts = cache_parts(adapter, as_inputs(images).identity, params=params, version=version)
+    parts = cache_parts(adapter, image_identity(images), params=params, version=version)
 
     def compute() -> dict[str, np.ndarray]:
         arrays = fn(adapter, images.images)

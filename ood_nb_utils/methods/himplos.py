@@ -17,6 +17,11 @@ from .baselines import ODINThroughHead
 HIMPLOS_REFERENCE = "Sun et al., 2024, Eq. 10-11 (p = 60, lambda = 1.6 for CIFAR DenseNet)"
 
 
+def class_prototypes(train, head):
+    """HIMPLoS' prototypes (Eq. 6): class means of the raw penultimate ID train features."""
+    return scorers.class_means(train.penultimate, train.labels, num_classes=head.num_classes)
+
+
 @register
 class DiceReAct(Detector):
     """DICE's sparsified head on ReAct-clipped features (the mask from unclipped train means)."""
@@ -44,7 +49,7 @@ class _Prototypes(Detector):
     needs = Needs(arrays=("penultimate", "logits"), train=True)
 
     def _fit(self, train, head, context):
-        self.prototypes_ = scorers.class_means(train.penultimate, train.labels, num_classes=head.num_classes)
+        self.prototypes_ = class_prototypes(train, head)
 
 
 @register
@@ -65,7 +70,7 @@ class HIMPLoS(_Prototypes):
 
     def classify_logits(self, f):
         return scorers.himplos_logits(f.penultimate, self.head_.weight, self.head_.bias, self.prototypes_,
-                                      **{k: v for k, v in self.get_params().items()})
+                                      **self.get_params())
 
     def _score(self, f):
         return type(self).output(self.classify_logits(f))
@@ -146,7 +151,7 @@ class HimplosODIN(ODINThroughHead):
         self.percentile, self.threshold = percentile, threshold
 
     def _fit(self, train, head, context):
-        self.prototypes_ = scorers.class_means(train.penultimate, train.labels, num_classes=head.num_classes)
+        self.prototypes_ = class_prototypes(train, head)
 
     def head_logits(self, h):
         return scorers.himplos_logits(h, self.head_.weight, self.head_.bias, self.prototypes_,

@@ -42,11 +42,6 @@ class Head:
     weight: torch.Tensor
     bias: torch.Tensor | None
 
-    @classmethod
-    def of(cls, adapter: ModelAdapter) -> Head:
-        """The head of an adapter (a detached copy)."""
-        return adapter.head
-
     @property
     def num_classes(self) -> int:
         return int(self.weight.shape[0])
