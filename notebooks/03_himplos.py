@@ -54,31 +54,24 @@ if importlib.util.find_spec("ood_nb_utils") is None:
                     "ood-nb-utils[book] @ git+https://github.com/ood-nb/posthoc-ood-book"], check=True)
 
 # %%
-import dataclasses
-
 import matplotlib.pyplot as plt
 import numpy as np
-import pandas as pd
 import torch
 from IPython.display import Markdown, display
-from scipy import stats
 
-from ood_nb_utils import chapter, data, detectors, metrics, plots, scorers
-from ood_nb_utils.context import RunContext
+from ood_nb_utils import chapter, data, detectors, plots, scorers
+from ood_nb_utils.claims import himplos as him_claims
 from ood_nb_utils.embedding import embed_2d
-from ood_nb_utils.evaluation import evaluate, group_metrics, groups_of, metrics_by_group, score_sets, summary_table
-from ood_nb_utils.paper_values import HIMPLOS_TABLE1_TEXTURES, HIMPLOS_TABLE3, HIMPLOS_TABLE4, HIMPLOS_TABLE5
-from ood_nb_utils.scorecard import Scorecard
+from ood_nb_utils.evaluation import evaluate, groups_of
 
 PROFILE = chapter.start()
 contexts = chapter.contexts(PROFILE)
 MODELS = {ds: ctx.model for ds, ctx in contexts.items()}
 heads = {ds: ctx.head for ds, ctx in contexts.items()}
-PAPER_SETS = ["svhn", "lsun_crop", "lsun_resize", "isun", "textures", "places365"]  # Table I columns
+PAPER_SETS = him_claims.PAPER_SETS  # Table I columns
 OOD = {ds: chapter.available_ood(ds) for ds in MODELS}
 GROUPS = {ds: groups_of(ds, OOD[ds]) for ds in MODELS}
 FAR = {ds: GROUPS[ds]["far"] for ds in MODELS}
-FPR = "fpr95_id_positive"
 himplos = {ds: detectors.HIMPLoS().fit(ctx.train, ctx.head) for ds, ctx in contexts.items()}
 protos = {ds: det.prototypes_ for ds, det in himplos.items()}
 display(Markdown(chapter.sets_note(PAPER_SETS, "Table I's OOD sets") + " We also report MNIST (far-OOD) and the "
@@ -124,23 +117,7 @@ plt.show()
 # (classes with at least 5 such OOD images).
 
 # %%
-rows = []
-for ds, st in contexts.items():
-    w = heads[ds].weight.numpy()
-    k = w.shape[0]
-    for c in range(k):
-        rows.append({"ID": ds, "images": "ID (true class)", "class": c,
-                     "rho": stats.spearmanr(w[c], st.id_test.arrays["penultimate"][st.id_test.labels == c].mean(0))[0]})
-    for d in OOD[ds]:
-        feats = st.features(d)
-        pred = feats.logits.argmax(1).numpy()
-        for c in range(k):
-            if (pred == c).sum() >= 5:
-                rows.append({"ID": ds, "images": data.DATASETS[d].display_name, "class": c,
-                             "rho": stats.spearmanr(w[c], feats.arrays["penultimate"][pred == c].mean(0))[0]})
-rho = pd.DataFrame(rows)
-rho_summary = rho.groupby(["ID", "images"], sort=False)["rho"].agg(["count", "median", "mean"]).round(3)
-rho_summary.columns = ["classes", "median rho", "mean rho"]
+rho, rho_summary = him_claims.weight_activation_correlation(contexts, OOD)
 display(rho_summary)
 
 # %% [markdown]
@@ -197,18 +174,10 @@ plt.show()
 # implemented here (LINe needs Shapley values from training data).
 
 # %%
-TABLE1 = ["msp", "odin", "mahalanobis", "energy", "dice", "react", "dice_react", "himplos"]
-runs = {ds: evaluate(ctx, TABLE1, OOD[ds]) for ds, ctx in contexts.items()}
-PAPER_TEXTURES = HIMPLOS_TABLE1_TEXTURES
-for ds in MODELS:
-    t = runs[ds].table
-    wide = pd.concat({"FPR@95 (ID-pos.)": summary_table(t, FPR), "AUROC": summary_table(t, "auroc")}, axis=1)
-    for m in TABLE1:
-        title = runs[ds].detectors[m].title
-        wide.loc[title, ("paper Textures", "FPR@95")] = PAPER_TEXTURES[ds][m][0]
-        wide.loc[title, ("paper Textures", "AUROC")] = PAPER_TEXTURES[ds][m][1]
+runs = {ds: evaluate(ctx, him_claims.TABLE1, OOD[ds]) for ds, ctx in contexts.items()}
+for ds, run in runs.items():
     display(Markdown(f"**{ds} as ID** (values in %; ODIN on {PROFILE.gradient_per_set} images per set)"))
-    display(wide.style.format(precision=2))
+    display(him_claims.table_1(run).style.format(precision=2))
 
 # %% [markdown]
 # ## Table III: which component does the work?
@@ -218,21 +187,7 @@ for ds in MODELS:
 # the sets available, by group.
 
 # %%
-TABLE3_PAPER = HIMPLOS_TABLE3
-COMBOS = [(r, f, s) for r in (0, 1) for f in (0, 1) for s in (0, 1)]
-# HIMPLoS' switches and hyperparameters only change scoring: with_params re-scores the fitted detector
-
-rows = []
-for ds in MODELS:
-    for r, f, s in COMBOS:
-        g = metrics_by_group(himplos[ds].with_params(clip=bool(r), mask=bool(f), smooth=bool(s)), contexts[ds], OOD[ds])
-        paper = TABLE3_PAPER.get((r, f, s)) if ds == "cifar100" else None
-        rows.append({"ID": ds, "ReAct": "✓" * r, "FM": "✓" * f, "LS": "✓" * s,
-                     "far FPR": g["far"][FPR], "far AUROC": g["far"]["auroc"], "near FPR": g["near"][FPR],
-                     "near AUROC": g["near"]["auroc"], "subst. AUROC": g["substitute"]["auroc"],
-                     "paper FPR (6 sets)": paper[0] if paper else np.nan,
-                     "paper AUROC (6 sets)": paper[1] if paper else np.nan})
-table3 = pd.DataFrame(rows)
+table3 = him_claims.table_3(himplos, contexts, OOD)
 display(table3.style.format(precision=2, na_rep="—").hide(axis="index"))
 abl = table3.set_index(["ID", "ReAct", "FM", "LS"])
 
@@ -246,40 +201,12 @@ abl = table3.set_index(["ID", "ReAct", "FM", "LS"])
 # LINe row: LINe is not implemented here, so we use DICE+ReAct, ASH-S and SCALE).
 
 # %%
-TABLE4 = [("MSP", "msp", "react_msp", "himplos_msp"), ("Energy", "energy", "react", "himplos"),
-          ("ODIN", "odin", "react_odin", "himplos_odin")]
-TABLE4_PAPER = HIMPLOS_TABLE4
-G = PROFILE.gradient_per_set  # every row of Table IV on the same G images per set (the ODIN rows need a gradient)
-grad_profile = dataclasses.replace(PROFILE, name="table4", id_test=G, near_cifar=G, ood=G)
-rows = []
-table4_runs = {}
-for ds, model in MODELS.items():
-    methods = [m for _, *ms in TABLE4 for m in ms]
-    table4_runs[ds] = evaluate(RunContext.for_model(model, grad_profile), methods, FAR[ds])
-    t = table4_runs[ds].table.groupby("method")[[FPR, "auroc"]].mean() * 100
-    for base, *variants in TABLE4:
-        for variant, m, paper in zip(["plain", "+ReAct", "+HIMPLoS"], variants, TABLE4_PAPER[ds][base], strict=True):
-            rows.append({"ID": ds, "method": base, "variant": variant, "FPR@95": t.loc[m, FPR],
-                         "AUROC": t.loc[m, "auroc"], "paper FPR (6 sets)": paper[0], "paper AUROC (6 sets)": paper[1]})
-table4 = pd.DataFrame(rows)
+table4 = him_claims.table_4(contexts, FAR, PROFILE)
 display(Markdown(f"Averages over {', '.join(data.DATASETS[d].title for d in FAR['cifar10'])}, "
                  f"{PROFILE.gradient_per_set} images per set (ID and OOD)"))
 display(table4.style.format(precision=2).hide(axis="index"))
-t4 = table4.set_index(["ID", "method", "variant"])
-
-rows = []
-for ds, ctx in contexts.items():
-    for name in ["dice_react", "ash_s", "scale"]:
-        base = detectors.create(name)
-        plain = score_sets(base.fit(ctx.train, ctx.head), ctx, [ds, *OOD[ds]])
-        smoothed = score_sets(detectors.LogitSmoothing(base.clone()).fit(ctx.train, ctx.head), ctx, [ds, *OOD[ds]])
-        for label, sc in [(base.title, plain), (f"{base.title} + LS", smoothed)]:
-            g = group_metrics(sc, ds, GROUPS[ds])
-            rows.append({"ID": ds, "method": label, "far FPR": g["far"][FPR], "far AUROC": g["far"]["auroc"],
-                         "near AUROC": g["near"]["auroc"]})
-ls_table = pd.DataFrame(rows)
 display(Markdown("**Logit smoothing on top of other methods** (all sets of the profile; values in %)"))
-display(ls_table.style.format(precision=2).hide(axis="index"))
+display(him_claims.smoothing_on_top(contexts, OOD).style.format(precision=2).hide(axis="index"))
 
 # %% [markdown]
 # ## Table V: logit smoothing vs logit enhancing
@@ -289,18 +216,7 @@ display(ls_table.style.format(precision=2).hide(axis="index"))
 # the masked-and-clipped energy plus $\alpha s$.
 
 # %%
-TABLE5_PAPER = HIMPLOS_TABLE5
-rows = []
-for ds in MODELS:
-    for alpha in [1, 5, 10, 20, 50, 100, "smoothing"]:
-        variant = himplos[ds] if alpha == "smoothing" else himplos[ds].with_params(smooth=False, enhance_alpha=alpha)
-        paper = TABLE5_PAPER[alpha] if ds == "cifar100" else (np.nan, np.nan)
-        label = "logit smoothing (HIMPLoS)" if alpha == "smoothing" else f"enhancing a={alpha}"
-        g = metrics_by_group(variant, contexts[ds], OOD[ds])
-        rows.append({"ID": ds, "variant": label, "far FPR": g["far"][FPR], "far AUROC": g["far"]["auroc"],
-                     "near AUROC": g["near"]["auroc"],
-                     "paper FPR (6 sets)": paper[0], "paper AUROC (6 sets)": paper[1]})
-table5 = pd.DataFrame(rows)
+table5 = him_claims.table_5(himplos, contexts, OOD)
 display(table5.style.format(precision=2, na_rep="—").hide(axis="index"))
 
 # %% [markdown]
@@ -309,19 +225,8 @@ display(table5.style.format(precision=2, na_rep="—").hide(axis="index"))
 # Both sweeps rescore cached features: each point takes a fraction of a second.
 
 # %%
-P_GRID = list(range(0, 100, 10))
-L_GRID = [round(x, 1) for x in np.arange(0.0, 2.01, 0.1)]
-sens = []
-for ds in MODELS:
-    for p in P_GRID:
-        groups = metrics_by_group(himplos[ds].with_params(percentile=float(p)), contexts[ds], OOD[ds])
-        sens.append({"ID": ds, "param": "p", "value": p,
-                     **{f"{g} AUROC": m["auroc"] for g, m in groups.items()}})
-    for lam in L_GRID:
-        groups = metrics_by_group(himplos[ds].with_params(threshold=lam), contexts[ds], OOD[ds])
-        sens.append({"ID": ds, "param": "lambda", "value": lam,
-                     **{f"{g} AUROC": m["auroc"] for g, m in groups.items()}})
-sens = pd.DataFrame(sens)
+P_GRID, L_GRID = list(range(0, 100, 10)), [round(x, 1) for x in np.arange(0.0, 2.01, 0.1)]
+sens = him_claims.sensitivity(himplos, contexts, OOD, P_GRID, L_GRID)
 fig, axes = plt.subplots(1, 2, figsize=(13, 3.8))
 for ax, (param, label) in zip(axes, [("p", "masking percentile p (%)"), ("lambda", "ReAct threshold lambda")],
                               strict=True):
@@ -350,20 +255,7 @@ sl = sens[sens.param == "lambda"].set_index(["ID", "value"])
 # runs on a subset) on each fold, and test the paired differences.
 
 # %%
-ttest_rows = []
-for ds in MODELS:
-    t = runs[ds].table
-    far_auc = t[t.ood.isin(FAR[ds])].groupby("method").auroc.mean()
-    best = far_auc.drop(["himplos", "odin"]).idxmax()
-    fold_rng = np.random.default_rng(0)
-    folds = {d: np.array_split(fold_rng.permutation(len(runs[ds].scores["himplos"][d])), 10) for d in [ds, *FAR[ds]]}
-    a, b = (np.array([np.mean([metrics.auroc(runs[ds].scores[m][ds][folds[ds][k]], runs[ds].scores[m][d][folds[d][k]])
-                               for d in FAR[ds]]) for k in range(10)]) for m in ("himplos", best))
-    res = stats.ttest_rel(a, b)
-    ttest_rows.append({"ID": ds, "baseline": runs[ds].detectors[best].title, "HIMPLoS mean AUROC": 100 * a.mean(),
-                       "baseline mean AUROC": 100 * b.mean(), "mean difference": 100 * (a - b).mean(),
-                       "t": res.statistic, "p-value": res.pvalue})
-ttest = pd.DataFrame(ttest_rows)
+ttest = him_claims.fold_ttest(runs, FAR)
 display(ttest.style.format({"p-value": "{:.2e}", "t": "{:.2f}"}, precision=2).hide(axis="index"))
 
 # %% [markdown]
@@ -401,70 +293,8 @@ display(Markdown("\n".join(lines)))
 # average (MNIST, Textures).
 
 # %%
-card = Scorecard("03_himplos", "HIMPLoS", PROFILE.name)
-for ds in MODELS:
-    t = runs[ds].table.set_index(["method", "ood"])
-    for m in TABLE1:
-        if "textures" in OOD[ds]:
-            ours = t.loc[(m, "textures")]
-            card.add(f"{runs[ds].detectors[m].title} FPR@95 on Textures, {ds} (%)", "Table I", PAPER_TEXTURES[ds][m][0],
-                     100 * ours[FPR], tolerance=3.0, partial_tolerance=10.0,
-                     reason="10 of 47 DTD classes" + ("; ODIN on 300 images" if m == "odin" else "")
-                     + ("; penultimate-layer MDS" if m == "mahalanobis" else ""))
-    tex = t.xs("textures", level="ood")
-    best = tex[FPR].drop("himplos").idxmin()
-    card.add(f"HIMPLoS has the lowest Textures FPR@95 of the Table I methods, {ds}", "Table I", None, None,
-             holds=bool(tex.loc["himplos", FPR] < tex[FPR].drop("himplos").min()),
-             reason=f"best other: {runs[ds].detectors[best].title} {100 * tex.loc[best, FPR]:.2f} vs HIMPLoS "
-                    f"{100 * tex.loc['himplos', FPR]:.2f}")
-for ds in MODELS:
-    r_id, r_tex = rho_id[ds], rho_tex[ds]
-    card.add(f"head weights and mean activations correlate for ID images, and less for OOD ones, {ds}", "Fig. 2",
-             None, None, holds=bool(r_id > 0.05 and r_id > r_tex),
-             reason=f"median per-class Spearman rho: ID {r_id:.3f}, Textures predicted as the class {r_tex:.3f}; "
-                    "'correlate' = rho > 0.05")
-a3 = {k: abl.loc[("cifar100", *("✓" * x for x in k)), "far FPR"] for k in COMBOS}
-card.add("ReAct+FM lowers ReAct's FPR@95 (CIFAR-100)", "Table III", None, None, holds=bool(a3[1, 1, 0] < a3[1, 0, 0]),
-         reason=f"far average: {a3[1, 1, 0]:.2f} vs {a3[1, 0, 0]:.2f} (paper 36.74 vs 65.37 over 6 sets)")
-card.add("ReAct+LS lowers ReAct's FPR@95 (CIFAR-100)", "Table III", None, None, holds=bool(a3[1, 0, 1] < a3[1, 0, 0]),
-         reason=f"far average: {a3[1, 0, 1]:.2f} vs {a3[1, 0, 0]:.2f} (paper 48.42 vs 65.37)")
-card.add("removing ReAct from HIMPLoS raises FPR@95 (CIFAR-100)", "Table III", None, None,
-         holds=bool(a3[0, 1, 1] > a3[1, 1, 1]), reason=f"far average: {a3[0, 1, 1]:.2f} vs {a3[1, 1, 1]:.2f} "
-                                                       "(paper 40.34 vs 30.06)")
-card.add("all three components give the lowest FPR@95 of the ablation rows (CIFAR-100)", "Table III", None, None,
-         holds=bool(a3[1, 1, 1] <= min(a3.values())),
-         reason=f"far average; lowest: {min(a3, key=a3.get)} (ReAct, FM, LS) at {min(a3.values()):.2f}")
-for ds in MODELS:
-    for base in ["MSP", "Energy", "ODIN"]:
-        plain, react_, him_ = (t4.loc[(ds, base, v), "FPR@95"] for v in ["plain", "+ReAct", "+HIMPLoS"])
-        card.add(f"+HIMPLoS lowers {base}'s FPR@95 more than +ReAct does, {ds}", "Table IV", None, None,
-                 holds=bool(him_ < react_ and him_ < plain),
-                 reason=f"far average, 300 images per set: {plain:.2f} / {react_:.2f} / {him_:.2f}")
-t5 = table5.set_index(["ID", "variant"])
-enh = t5.loc["cifar100"].drop("logit smoothing (HIMPLoS)")
-card.add("logit smoothing beats logit enhancing for every alpha (CIFAR-100, FPR@95)", "Table V", None, None,
-         holds=bool(t5.loc[("cifar100", "logit smoothing (HIMPLoS)"), "far FPR"] < enh["far FPR"].min()),
-         reason=f"far average: smoothing {t5.loc[('cifar100', 'logit smoothing (HIMPLoS)'), 'far FPR']:.2f}, best "
-                f"enhancing {enh['far FPR'].min():.2f} ({enh['far FPR'].idxmin()})")
-for ds in MODELS:
-    s = sp.loc[ds, "far AUROC"]
-    card.add(f"masking helps: far AUROC at p = 10% above p = 0, {ds}", "Fig. 6", None, None,
-             holds=bool(s.loc[10] > s.loc[0]), reason=f"{s.loc[0]:.2f} -> {s.loc[10]:.2f}")
-    card.add(f"stable for p in [10, 80]: far AUROC range within 1.5 pts, {ds}", "Fig. 6", None, None,
-             holds=bool(s.loc[10:80].max() - s.loc[10:80].min() <= 1.5),
-             reason=f"range {s.loc[10:80].max() - s.loc[10:80].min():.2f} pts")
-    lam = sl.loc[ds, "far AUROC"]
-    card.add(f"stable for lambda in [0.5, 1.5]: far AUROC range within 1.5 pts, {ds}", "Fig. 7 (ImageNet in the paper)",
-             None, None, holds=bool(lam.loc[0.5:1.5].max() - lam.loc[0.5:1.5].min() <= 1.5),
-             reason=f"range {lam.loc[0.5:1.5].max() - lam.loc[0.5:1.5].min():.2f} pts; the paper shows ImageNet only")
-    card.add(f"masking does not compromise ID accuracy (within 0.5 pts), {ds}", "Sec. IV-D", None, None,
-             holds=bool(abs(acc[ds][1] - acc[ds][0]) <= 0.5), reason=f"{acc[ds][0]:.2f} -> {acc[ds][1]:.2f}")
-    r = ttest[ttest.ID == ds].iloc[0]
-    card.add(f"HIMPLoS beats the strongest baseline ({r.baseline}) in AUROC with p < 0.005, {ds}", "Sec. V-B/C",
-             None, None, holds=bool(r["mean difference"] > 0 and r["p-value"] < 0.005),
-             reason=f"10 folds of one model (the paper: 10 models vs LINe); diff {r['mean difference']:+.2f}, "
-                    f"p = {r['p-value']:.1e}")
-card.add_unavailable(PAPER_SETS, "Table I rows on {title}", "Table I")
+card = him_claims.scorecard(PROFILE.name, runs, rho_summary=rho_summary, table3=table3, table4=table4,
+                            table5=table5, sens=sens, ttest=ttest, accuracy=acc)
 card.publish()
 
 # %% [markdown]

@@ -60,10 +60,10 @@ import pandas as pd
 import torch
 from IPython.display import Markdown, display
 
-from ood_nb_utils import chapter, data, detectors, metrics, plots, scorers
-from ood_nb_utils.evaluation import evaluate, group_metrics, groups_of, paired_gain, score_sets, summary_table
+from ood_nb_utils import chapter, data, detectors, plots, scorers
+from ood_nb_utils.claims import prototype_fusion as pf_claims
+from ood_nb_utils.evaluation import group_metrics, groups_of, score_sets, summary_table
 from ood_nb_utils.models import SPATIAL_TAPS
-from ood_nb_utils.scorecard import Scorecard
 from ood_nb_utils.tuning import tune
 
 PROFILE = chapter.start()
@@ -72,8 +72,6 @@ MODELS = {ds: ctx.model for ds, ctx in contexts.items()}
 PF_LAYERS = list(detectors.PROTOTYPE_LAYERS)
 OOD = {ds: chapter.available_ood(ds) for ds in MODELS}
 GROUPS = {ds: groups_of(ds, OOD[ds]) for ds in MODELS}
-REAL = {ds: GROUPS[ds]["near"] + GROUPS[ds]["far"] for ds in MODELS}
-NEAR_FAR = {ds: {g: GROUPS[ds][g] for g in ("near", "far")} for ds in MODELS}
 FPR = "fpr95_ood_positive"
 display(Markdown(chapter.sets_note(["cifar100", "tin", "mnist", "svhn", "textures", "places365"],
                                    "OpenOOD's CIFAR-10 benchmark (near: CIFAR-100, TIN; far: the rest)")))
@@ -88,15 +86,12 @@ display(Markdown(chapter.sets_note(["cifar100", "tin", "mnist", "svhn", "texture
 
 # %%
 c10 = contexts["cifar10"]
-protos10 = detectors.PrototypeFusion().fit(c10.train, c10.head).prototypes_
-sims = {d: scorers.layer_similarities(c10.features(d).layers(PF_LAYERS), protos10)
-        for d in ["cifar10", *OOD["cifar10"]]}
-affinity = {d: torch.stack([s.amax(1) for s in m.values()], 1).mean(1).numpy() for d, m in sims.items()}
+matrix = pf_claims.similarity_matrices(c10, ["cifar10", *OOD["cifar10"]])  # set -> N x layer x class
+affinity = {d: pf_claims.matrix_affinity(m) for d, m in matrix.items()}
 # a typical image of each: the one with the median affinity
 i_id = int(np.argsort(affinity["cifar10"])[len(affinity["cifar10"]) // 2])
 i_ood = int(np.argsort(affinity["textures"])[len(affinity["textures"]) // 2])
 CLASSES10 = ["plane", "car", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
-matrix = {d: np.stack([sims[d][n].numpy() for n in PF_LAYERS], 1) for d in sims}  # N x layer x class
 panels = [("CIFAR-10 test image (ID)", matrix["cifar10"][i_id]), ("Textures image (OOD)", matrix["textures"][i_ood])]
 panels += [(f"mean over {plots.label_of(d, len(affinity[d]))}", matrix[d].mean(0))
            for d in ["cifar10", *OOD["cifar10"]]]
@@ -129,13 +124,7 @@ display(Markdown(
 # available) and the substitutes on their own.
 
 # %%
-METHODS = ["msp", "energy", "knn", "mahalanobis", "react", "ash_s", "scale", "nap_e", "prototype_fusion"]
-PENULT_TITLE = "Prototype (penultimate only)"
-runs = {ds: evaluate(ctx, METHODS, OOD[ds]) for ds, ctx in contexts.items()}
-penult = {ds: evaluate(ctx, {"prototype_fusion": detectors.PrototypeFusion(layers=("penultimate",))}, OOD[ds])
-          for ds, ctx in contexts.items()}
-tables = {ds: pd.concat([runs[ds].table, penult[ds].table.assign(method="prototype_penultimate", title=PENULT_TITLE)],
-                        ignore_index=True) for ds in MODELS}
+runs, penult, tables = pf_claims.results(contexts, OOD)
 for ds in MODELS:
     both = pd.concat({"AUROC": summary_table(tables[ds], "auroc"), "FPR@95 (OOD-pos.)": summary_table(tables[ds], FPR)},
                      axis=1)
@@ -148,11 +137,7 @@ for ds in MODELS:
 # difference between Prototype Fusion and the penultimate-only prototype on the same resampled images.
 
 # %%
-boot = pd.DataFrame([{"ID": ds, "OOD": data.DATASETS[d].display_name, "group": data.ood_group(ds, d),
-                      "AUROC gain (pts)": 100 * iv.estimate, "low": 100 * iv.low, "high": 100 * iv.high}
-                     for ds in MODELS for d in OOD[ds]
-                     for iv in [paired_gain(runs[ds].scores["prototype_fusion"], penult[ds].scores["prototype_fusion"],
-                                            ds, d)]])
+boot = pf_claims.fusion_vs_penultimate(runs, penult)
 display(boot.style.format(precision=2).hide(axis="index"))
 
 # %% [markdown]
@@ -180,8 +165,7 @@ plt.show()
 
 # %%
 # every candidate tap's prototypes at once: (ds, dataset) -> N x L per-layer maxima
-all_taps = {ds: detectors.PrototypeFusion(layers=SPATIAL_TAPS).fit(ctx.train, ctx.head) for ds, ctx in contexts.items()}
-maxima = {(ds, d): all_taps[ds].layer_maxima(contexts[ds].features(d)) for ds in MODELS for d in [ds, *OOD[ds]]}
+maxima, separation = pf_claims.layer_maxima(contexts, OOD)
 col = {t: i for i, t in enumerate(SPATIAL_TAPS)}
 fig, axes = plt.subplots(2, 3, figsize=(14, 6.5))
 for j, ds in enumerate(MODELS):
@@ -192,9 +176,6 @@ for j, ds in enumerate(MODELS):
 plots.shared_legend(fig, axes[1, 2], ncol=4)
 fig.suptitle("Fig. 5: per-layer prototype similarity, ID vs OOD (densenet100-cifar10 top, -cifar100 bottom)")
 plt.show()
-separation = pd.DataFrame({(ds, layer): {data.DATASETS[d].display_name: 100 * metrics.auroc(
-    maxima[(ds, ds)][:, col[layer]].numpy(), maxima[(ds, d)][:, col[layer]].numpy()) for d in OOD[ds]}
-    for ds in MODELS for layer in SPATIAL_TAPS})
 display(Markdown("**AUROC (%) of each single layer's maximum cosine**, every candidate tap (columns: ID, layer)"))
 display(separation.style.format(precision=1).background_gradient(cmap="RdYlGn", vmin=50, vmax=100, axis=None))
 
@@ -204,13 +185,8 @@ display(separation.style.format(precision=1).background_gradient(cmap="RdYlGn", 
 # The four schemes of the paper's Fig. 4 over (block2, block3, final).
 
 # %%
-SCHEMES = {"uniform": (1 / 3, 1 / 3, 1 / 3), "end-heavy": (0.2, 0.3, 0.5), "middle-heavy": (0.25, 0.5, 0.25),
-           "shallow-heavy": (0.5, 0.3, 0.2)}
-weights_table = pd.DataFrame([
-    {"ID": ds, "scheme": scheme, "group": g, "AUROC": m["auroc"], "FPR@95": m[FPR]}
-    for ds, ctx in contexts.items() for scheme, w in SCHEMES.items()
-    for g, m in group_metrics(score_sets(detectors.PrototypeFusion(weights=w).fit(ctx.train, ctx.head), ctx,
-                                         [ds, *REAL[ds]]), ds, NEAR_FAR[ds]).items()])
+SCHEMES = pf_claims.SCHEMES
+weights_table = pf_claims.weighting_schemes(contexts, OOD)
 fig, axes = plt.subplots(1, 4, figsize=(15, 3.4))
 for ax, (ds, metric) in zip(axes, itertools.product(MODELS, ["AUROC", "FPR@95"]), strict=True):
     wide = weights_table[weights_table.ID == ds].pivot(index="scheme", columns="group", values=metric)
@@ -233,12 +209,7 @@ display(weights_table.pivot_table(index=["ID", "scheme"], columns="group", value
 # %%
 FRACTIONS = [0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0]
 SEEDS = range(5)
-cal_table = pd.DataFrame([
-    {"ID": ds, "fraction": frac, "seed": seed, "images": len(cal), "AUROC": m["auroc"], "FPR@95": m[FPR]}
-    for ds, st in contexts.items() for frac in FRACTIONS for seed in (SEEDS if frac < 1 else [0])
-    for cal in [st.train.subset(data.per_class_fraction(st.train.labels, frac, seed))]
-    for m in [group_metrics(score_sets(detectors.PrototypeFusion().fit(cal, st.head), st, [ds, *REAL[ds]]), ds,
-                            {"all": REAL[ds]})["all"]]])
+cal_table = pf_claims.calibration_curve(contexts, OOD, FRACTIONS, SEEDS)
 fig, axes = plt.subplots(2, 2, figsize=(12, 6), sharex=True)
 for (i, metric), (j, ds) in itertools.product(enumerate(["AUROC", "FPR@95"]), enumerate(MODELS)):
     g = cal_table[cal_table.ID == ds].groupby("fraction")[metric]
@@ -267,12 +238,7 @@ display(cal_summary.round(2))
 # %%
 searches = {ds: tune(detectors.PrototypeFusion(), None, ctx.pseudo_ood().validation, train=ctx.train, head=ctx.head)
             for ds, ctx in contexts.items()}
-sweep = pd.DataFrame([
-    {"ID": ds, "layers": "+".join(setting["layers"]), "n layers": len(setting["layers"]), "held-out AUROC": 100 * v,
-     **{f"{g} {k}": m[c] for g, m in group_metrics(
-         score_sets(detectors.PrototypeFusion(**setting).fit(contexts[ds].train, contexts[ds].head), contexts[ds],
-                    [ds, *REAL[ds]]), ds, NEAR_FAR[ds]).items() for k, c in [("AUROC", "auroc"), ("FPR@95", FPR)]}}
-    for ds, r in searches.items() for setting, v in r.trace])
+sweep = pf_claims.layer_sweep(searches, contexts, OOD)
 PAPER_SET, PEN_SET = "+".join(PF_LAYERS), "final"
 for ds in MODELS:
     s = sweep[sweep.ID == ds].sort_values("held-out AUROC", ascending=False).assign(rank=range(1, 128))
@@ -302,12 +268,8 @@ rank_corr = {ds: sweep[sweep.ID == ds][["held-out AUROC", "far AUROC"]].corr(met
 # ## What we saw
 
 # %%
-PEN_BASELINES, PEN_KEYS = ["MSP", "Energy", "KNN", "Mahalanobis"], ["msp", "energy", "knn", "mahalanobis"]
-avg = {ds: summary_table(tables[ds], "auroc") for ds in MODELS}  # methods x (sets, group averages), AUROC in %
-gain = {(ds, g, over): avg[ds].loc["Prototype Fusion", f"avg {g}"] - avg[ds].loc[over, f"avg {g}"]
-        for ds in MODELS for g in ("near", "far", "substitute") for over in [PENULT_TITLE, *PEN_BASELINES]}
-best_base = {(ds, g): max(PEN_BASELINES, key=lambda m, ds=ds, g=g: avg[ds].loc[m, f"avg {g}"])
-             for ds in MODELS for g in ("near", "far")}
+PENULT_TITLE = pf_claims.PENULT_TITLE
+gain, best_base = pf_claims.gains(tables)
 cal_gap = {ds: abs(cal_summary.loc[(ds, 0.05), "AUROC"] - cal_summary.loc[(ds, 1.0), "AUROC"]) for ds in MODELS}
 best_scheme = weights_table.loc[weights_table.groupby(["ID", "group"]).AUROC.idxmax()].set_index(["ID", "group"]).scheme
 lines = [
@@ -339,46 +301,7 @@ display(Markdown("\n".join(lines)))
 # read that row as an order-of-magnitude check.
 
 # %%
-card = Scorecard("04_prototype_fusion", "Prototype Fusion", PROFILE.name)
-for ds in MODELS:
-    for group, sets in [("far", "MNIST, Textures"), ("near", "other CIFAR, TIN")]:
-        g = gain[(ds, group, PENULT_TITLE)]
-        card.add(f"the last three layers beat the penultimate layer alone in {group}-OOD AUROC, {ds} ({g:+.2f} pts)",
-                 "Fig. 3", None, None, holds=bool(g > 0), reason=f"average over {sets}; same kernel, same calibration")
-    fails = [f"{data.DATASETS[d].display_name} at {layer}" for d in REAL[ds] for layer in PF_LAYERS
-             if maxima[(ds, ds)][:, col[layer]].mean() <= maxima[(ds, d)][:, col[layer]].mean()]
-    card.add(f"ID images are closer to a prototype than OOD images at every fused layer, {ds}", "Abstract; Fig. 5",
-             None, None, holds=not fails, reason="mean per-layer maximum cosine, every available near/far set"
-             + (f"; fails for {', '.join(fails)}" if fails else ""))
-    real_rows = [data.DATASETS[d].display_name for d in REAL[ds]]
-    inter = separation[[(ds, t) for t in SPATIAL_TAPS if t != "final"]].loc[real_rows].mean()
-    final = separation[(ds, "final")].loc[real_rows].mean()
-    card.add(f"an intermediate layer is as discriminative as the penultimate one, {ds} (best intermediate "
-             f"{inter.idxmax()[1]} {inter.max():.2f}% vs final {final:.2f}% mean AUROC)", "Abstract", None, None,
-             holds=bool(inter.max() >= final - 1.0), reason="'as' = within 1 AUROC point; single-layer prototypes")
-    far_gain, near_gain = gain[(ds, "far", best_base[(ds, "far")])], gain[(ds, "near", best_base[(ds, "near")])]
-    card.add(f"Prototype Fusion beats the best penultimate-layer baseline ({best_base[(ds, 'far')]}) on far-OOD AUROC, "
-             f"{ds}", "Abstract", None, None, holds=bool(far_gain > 0),
-             reason=f"{far_gain:+.2f} pts; MNIST and Textures (10 classes) only")
-    card.add(f"... and on near-OOD AUROC, {ds}", "Abstract", None, None, holds=bool(near_gain > 0),
-             reason=f"{near_gain:+.2f} pts against {best_base[(ds, 'near')]}; other CIFAR and TIN")
-per_set = {ds: runs[ds].table.set_index(["method", "ood"]) for ds in MODELS}
-max_auc_gain = max(100 * (t.loc[("prototype_fusion", d), "auroc"] - max(t.loc[(m, d), "auroc"] for m in PEN_KEYS))
-                   for ds, t in per_set.items() for d in REAL[ds])
-max_fpr_cut = max(100 * (min(t.loc[(m, d), FPR] for m in PEN_KEYS) - t.loc[("prototype_fusion", d), FPR])
-                  for ds, t in per_set.items() for d in REAL[ds])
-card.add("largest AUROC gain over the best penultimate-layer baseline (pts)", "Abstract", 4.41, max_auc_gain,
-         tolerance=1.5, partial_tolerance=4.0,
-         reason="max over our 2 models x available near/far sets, not the paper's benchmark; baselines "
-                "MSP/Energy/KNN/MDS; a larger value here also differs")
-card.add("largest FPR@95 reduction over the best penultimate-layer baseline (pts, OOD-positive)", "Abstract", 13.58,
-         max_fpr_cut, tolerance=3.0, partial_tolerance=8.0, reason="as above")
-card.add("the paper's preferred weighting scheme", "Fig. 4", None, None,
-         reason="the figure's values are not in the text available here; our results are in the Fig. 4 section")
-card.add("calibration-size curve values", "Fig. 2", None, None,
-         reason="the figure's values are not in the text available here; our curve is above")
-card.add_unavailable(["svhn", "lsun_crop", "places365"], "per-layer distributions on {title}", "Fig. 5",
-                     note=" (and Fig. 5 uses ResNet-18)")
+card = pf_claims.scorecard(PROFILE.name, runs, tables, maxima=maxima, separation=separation)
 card.publish()
 
 # %% [markdown]

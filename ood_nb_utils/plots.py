@@ -80,9 +80,12 @@ def image_grid(images: np.ndarray, ncols: int = 8, ax=None, title: str = "") -> 
     ax.set_title(title, fontsize=9)
 
 
-def mean_max_scatter(ax, id_mean: np.ndarray, id_max: np.ndarray, ood_mean: np.ndarray, ood_max: np.ndarray, *,
-                     id_label: str, ood_label: str, title: str = "", max_points: int = 1500, seed: int = 0) -> None:
-    """Channel mean (x) vs channel max (y) of one channel, ID vs OOD (NAP Fig. 1b / Fig. 4 style)."""
+def mean_max_scatter(ax, id_features, ood_features, tap: str, channel: int, *, id_label: str, ood_label: str,
+                     title: str = "", max_points: int = 1500, seed: int = 0) -> None:
+    """Channel mean (x) vs channel max (y) of one channel of ``tap``, one point per image, ID vs OOD
+    (NAP Fig. 1b / Fig. 4 style); the features are :class:`~ood_nb_utils.features.Features` with tap statistics."""
+    id_mean, id_max, ood_mean, ood_max = (f.arrays[f"{tap}.{stat}"][:, channel] for f in (id_features, ood_features)
+                                          for stat in ("mean", "max"))
     rng = np.random.default_rng(seed)
 
     def sample(a, b):
@@ -144,3 +147,12 @@ def band(ax, x, mean, low, high, *, label: str = "", band_label: str = "", marke
     """A line of means with a shaded band (e.g. min-max over seeds)."""
     ax.plot(x, mean, marker=marker, label=label or None)
     ax.fill_between(x, low, high, alpha=0.25, label=band_label or None)
+
+
+def labelled_scatter(ax, x, y, labels, *, highlight=None, highlight_color: str = "#d62728") -> None:
+    """One labelled point per item (e.g. a method at (accuracy, AUROC)); ``highlight[i]`` True draws item i
+    as a red circle instead of a blue square."""
+    for i, (xi, yi, label) in enumerate(zip(x, y, labels, strict=True)):
+        hot = highlight is not None and bool(highlight[i])
+        ax.scatter(xi, yi, color=highlight_color if hot else ID_COLOR, marker="o" if hot else "s")
+        ax.annotate(label, (xi, yi), fontsize=8, xytext=(3, 3), textcoords="offset points")

@@ -34,7 +34,7 @@ def test_chapters_are_jupytext_percent_with_a_kernel_and_a_scorecard():
         assert "format_name: percent" in text and "name: python3" in text, path
         assert "# %% [markdown]" in text, path
         if path.stem not in AGGREGATE_PAGES:
-            assert "Scorecard(" in text, f"{path.name} has no reproduction scorecard"
+            assert ".publish()" in text, f"{path.name} publishes no reproduction scorecard"
         assert f"notebooks/{path.stem}" in listed, f"{path.name} is not in _toc.yml"
 
 
@@ -42,9 +42,22 @@ def test_summary_runs_after_every_chapter_that_writes_a_scorecard():
     # Sphinx reads (and MyST-NB executes) documents in sorted order of their names, so the
     # summary page must sort after every chapter whose scorecard it gathers.
     docs = sorted(f for f in toc_files())
-    writers = [f for f in docs if f.startswith("notebooks/") and "Scorecard(" in (ROOT / f"{f}.py").read_text()]
+    writers = [f for f in docs if f.startswith("notebooks/") and ".publish()" in (ROOT / f"{f}.py").read_text()]
     assert writers and all(w < "notebooks/06_summary" for w in writers)
     assert docs[-1] == "notebooks/06_summary"
+
+
+MAX_CHAPTER_LINES = 350  # issue 12: a chapter reads like a lecture; repeated logic lives in the package
+
+
+def test_chapters_are_thin():
+    for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.py")):
+        lines = path.read_text().splitlines()
+        assert len(lines) <= MAX_CHAPTER_LINES, f"{path.name} has {len(lines)} lines (at most {MAX_CHAPTER_LINES})"
+        # no functions in a chapter (plotting helpers aside: their names start with plot_ or draw_)
+        defs = [ln.strip() for ln in lines if ln.lstrip().startswith("def ")
+                and not ln.lstrip()[4:].startswith(("plot_", "draw_"))]
+        assert not defs, f"{path.name} defines {defs}: logic belongs in the package"
 
 
 def test_every_chapter_installs_the_package_when_run_outside_the_repository():
