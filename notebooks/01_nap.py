@@ -216,7 +216,7 @@ plt.show()
 # (Textures) and, separately, over the substitutes.
 
 # %%
-table4 = nap_claims.table_4(contexts, SETS_HERE, SUBS)
+table4, single_layer = nap_claims.table_4(contexts, SETS_HERE, SUBS)
 display(table4.style.format(precision=2))
 best_layer = {ds: table4.loc[["c1", "t1", "t2", "p"], f"{ds} paper sets here AUROC"].idxmax() for ds in MODELS}
 display(Markdown("Best single layer by AUROC on the available paper sets: "
@@ -316,7 +316,7 @@ display(Markdown("\n".join([
 # says why (10 of 47 classes). Qualitative claims are graded on every available set.
 
 # %%
-card = nap_claims.scorecard(PROFILE.name, runs, table9=table9, tables67=tables67, wins=wins, best_layer=best_layer)
+card = nap_claims.scorecard(PROFILE.name, runs, table9=table9, tables67=tables67, single=single_layer)
 card.publish()
 
 # %% [markdown]

@@ -288,8 +288,8 @@ display(Markdown("\n".join(lines)))
 # graded as claims about this network.
 
 # %%
-card = ada_claims.scorecard(PROFILE.name, study, ratios=ratios, best=best, main_scores=main_scores,
-                            main_avg=main_avg, nval=nval, pert=pert, latency=latency)
+card = ada_claims.scorecard(PROFILE.name, study, ratios=ratios, best=best, best_a={d: tuned[(d, "a")] for d in MODELS},
+                            main_scores=main_scores, main_avg=main_avg, nval=nval, pert=pert, latency=latency)
 card.publish()
 
 # %% [markdown]

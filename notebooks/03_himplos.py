@@ -28,7 +28,7 @@
 # temperature; (3) separate the contributions of three components with an ablation; (4) test a
 # difference between two detectors with a paired test over folds.
 #
-# **The claim** {cite}`himplos2024`. For ID images the penultimate activation of a feature is
+# **The claim** {cite}`sun2023himplos`. For ID images the penultimate activation of a feature is
 # large where the predicted class's head weight is large; OOD images that are predicted as that
 # class activate other features too (Fig. 2). So, for a test feature $h$ predicted as class $c$:
 #

@@ -15,9 +15,11 @@
 #
 # This page is generated when the book builds, from the scorecard files that chapters 0-4 write
 # (`_build/scorecards/*.json`, one per chapter). It re-computes nothing: it gathers. A claim's
-# verdict follows the fixed rule of `ood_nb_utils.scorecard` (within the tolerance: reproduced;
-# within three times it: partly; beyond: not reproduced; no number here: not testable), and each
-# chapter explains its own claims, tolerances and reasons.
+# verdict follows the fixed rules of `ood_nb_utils.scorecard`. A number: within the tolerance,
+# reproduced; within three times it, partly; beyond, not reproduced. A direction ("A beats B"): the
+# 95% paired-bootstrap interval of the difference above zero, reproduced; only the estimate in the
+# paper's direction, partly; otherwise not reproduced. No number here: not testable. Each chapter
+# explains its own claims, tolerances and reasons.
 
 # %%
 # Outside this repository (Binder, Colab), install the book's package first.
@@ -93,6 +95,7 @@ claims = pd.DataFrame([
     {"paper": PAPER_CHAPTERS.get(ch, c["paper"]), "claim": cl["claim"], "where": cl["where"],
      **{col: "—" if cl[key] is None else f"{cl[key]:.2f}" for col, key in
         [("paper's", "paper"), ("ours", "ours"), ("difference", "difference")]},
+     "95% interval": "—" if cl.get("interval") is None else "[{:+.2f}, {:+.2f}]".format(*cl["interval"]),
      "verdict": cl["verdict"], "reason": cl["reason"]}
     for ch, c in sorted(cards.items()) for cl in c["claims"]
 ])

@@ -17,7 +17,7 @@ The public API, for applying the book's methods to any network::
 Inside: :mod:`.config` (locations, profiles), :mod:`.data` (sets, checksums), :mod:`.prepare` (downloads),
 :mod:`.models` (DICE checkpoints), :mod:`.cache`, :mod:`.scorers` (pure kernels), :mod:`.registry`,
 :mod:`.context` (an explicit run context), :mod:`.tuning`, :mod:`.evaluation`, :mod:`.scorecard`,
-:mod:`.costs`, :mod:`.chapter`, :mod:`.plots`.
+:mod:`.claims` (each paper's tables and scorecard), :mod:`.costs`, :mod:`.chapter`, :mod:`.plots`.
 """
 
 from . import methods as detectors

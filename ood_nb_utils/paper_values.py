@@ -117,7 +117,7 @@ ADASCALE_TABLE17_NEAR = {  # Table 17 (DenseNet-101): other CIFAR, TIN
 ADASCALE_FAR_SETS = ("mnist", "textures")  # the Table 16 columns above, in order
 ADASCALE_NEAR_SETS = {"cifar10": ("cifar100", "tin"), "cifar100": ("cifar10", "tin")}  # Table 17 columns
 
-# --- HIMPLoS (Sun et al., 2024; ID-positive FPR@95; DenseNet-BC-100) ----------------------------------------
+# --- HIMPLoS (Sun et al., 2023; ID-positive FPR@95; DenseNet-BC-100) ----------------------------------------
 HIMPLOS_TABLE1_TEXTURES = {  # Table I, DenseNet, Textures column: FPR@95 (ID-positive), AUROC
     "cifar10": {
         "msp": (63.48, 87.94),

@@ -7,8 +7,13 @@ chapter cannot grade itself generously:
 - ``not testable here``: we have no number (e.g. the OOD set is not available);
 - for a numeric claim, ``reproduced`` when ``|ours - paper| <= tolerance``, ``partly`` when it is
   within ``partial_tolerance`` (default 3x tolerance), else ``not reproduced``;
-- for a qualitative claim (``holds=True/False``: e.g. "NAP-E beats Energy"), ``reproduced`` or
-  ``not reproduced``.
+- for a directional claim ("A beats B", "X lowers Y"), decided by the 95% paired-bootstrap interval of the
+  difference, oriented so that the paper's direction is positive (:func:`directional_verdict`):
+  ``reproduced`` when the interval excludes zero in the paper's direction, ``partly`` when the point estimate
+  agrees but the interval contains zero, ``not reproduced`` otherwise (the interval excludes zero the other
+  way, or the estimate points the other way);
+- for any other qualitative claim (``holds=True/False``), ``reproduced`` or ``not reproduced``; its reason
+  must say what result would have made it fail.
 A chapter may override a verdict only by giving a reason, which is shown beside it.
 """
 
@@ -25,6 +30,20 @@ import pandas as pd
 from .config import REPO_ROOT
 
 VERDICTS = ("reproduced", "partly", "not reproduced", "not testable here")
+
+
+def directional_verdict(estimate: float, interval: tuple[float, float]) -> str:
+    """The verdict of a directional claim from its paired difference, oriented so that the paper's direction is
+    positive: ``reproduced`` if the whole 95% interval is above 0, ``partly`` if only the estimate is, and
+    ``not reproduced`` otherwise."""
+    low, high = interval
+    if not low <= high:
+        raise ValueError(f"interval must be (low, high) with low <= high, got {interval}")
+    if any(math.isnan(x) for x in (estimate, low, high)):
+        return "not testable here"
+    if low > 0:
+        return "reproduced"
+    return "partly" if estimate > 0 else "not reproduced"
 
 
 def verdict(paper: float | None, ours: float | None, *, tolerance: float, partial_tolerance: float | None = None,
@@ -55,6 +74,7 @@ class Claim:
     reason: str = ""
     override: str | None = None
     unit: str = ""
+    interval: tuple[float, float] | None = None  # directional claims: 95% interval of the oriented difference
     verdict: str = field(init=False)
     difference: float | None = field(init=False)
 
@@ -65,6 +85,11 @@ class Claim:
             if not self.reason:
                 raise ValueError(f"overriding the verdict of {self.claim!r} needs a reason")
             self.verdict = self.override
+        elif self.interval is not None:
+            if self.holds is not None or self.paper is not None:
+                raise ValueError(f"{self.claim!r}: a directional claim is decided by its interval, not by holds/paper")
+            self.interval = (float(self.interval[0]), float(self.interval[1]))
+            self.verdict = directional_verdict(self.ours, self.interval)
         else:
             self.verdict = verdict(self.paper, self.ours, tolerance=self.tolerance,
                                    partial_tolerance=self.partial_tolerance, holds=self.holds)
@@ -83,6 +108,30 @@ class Scorecard:
         self.claims.append(claim)
         return claim
 
+    def add_directional(self, claim: str, where: str, difference, *, reason: str = "", scale: float = 100.0) -> Claim:
+        """A directional claim decided by :func:`directional_verdict`. ``difference`` is a
+        :class:`~ood_nb_utils.metrics.Interval` of the paired difference oriented so that the paper's direction is
+        positive (e.g. AUROC(A) - AUROC(B) for "A beats B", FPR(Y) - FPR(X) for "X lowers Y's FPR"); stored in
+        points (``scale``). The reason gains the estimate and interval."""
+        est, lo, hi = (scale * v for v in (difference.estimate, difference.low, difference.high))
+        text = f"paired bootstrap of the difference (paper's direction positive): {est:+.2f} [{lo:+.2f}, {hi:+.2f}]"
+        return self.add(claim, where, None, est, interval=(lo, hi), reason=f"{reason}; {text}" if reason else text)
+
+    def add_untestable(self, items) -> None:
+        """The paper's claims this book cannot test, as (claim, where, reason) triples: "not testable here"."""
+        for claim, where, reason in items:
+            if not reason:
+                raise ValueError(f"an untestable claim needs its reason: {claim!r}")
+            self.add(claim, where, None, None, reason=reason)
+
+    def untested_markdown(self) -> str:
+        """The chapter's "What this chapter could not test" list, from its "not testable here" claims."""
+        rows = [c for c in self.claims if c.verdict == "not testable here"]
+        if not rows:
+            return "**What this chapter could not test:** nothing; every claim above has a verdict."
+        return "\n".join([f"**What this chapter could not test** ({len(rows)} of {len(self.claims)} claims):", ""]
+                         + [f"- {c.claim} ({c.where}): {c.reason}" for c in rows])
+
     def add_unavailable(self, datasets, claim: str, where: str, note: str = "") -> None:
         """A "not testable here" claim for each of ``datasets`` missing from this build; ``claim`` may use
         ``{title}`` (the set's display title), ``note`` is appended to the reason."""
@@ -95,12 +144,14 @@ class Scorecard:
                          reason=f"{title} is not available in this build{note}")
 
     def publish(self, directory: Path | None = None) -> Path:
-        """What a chapter ends with: write the JSON (:meth:`write`), show the table, print the counts."""
-        from IPython.display import display
+        """What a chapter ends with: write the JSON (:meth:`write`), show the table, print the counts, and list
+        what the chapter could not test (:meth:`untested_markdown`)."""
+        from IPython.display import Markdown, display
 
         path = self.write(directory)
         display(self.to_frame().style.hide(axis="index"))
         print(f"scorecard written to {path}; verdicts: {self.counts()}")
+        display(Markdown(self.untested_markdown()))
         return path
 
     def to_frame(self) -> pd.DataFrame:
@@ -109,7 +160,9 @@ class Scorecard:
 
         return pd.DataFrame([{
             "claim": c.claim, "where": c.where, "paper": num(c.paper), "ours": num(c.ours),
-            "difference": num(c.difference), "verdict": c.verdict, "reason": c.reason,
+            "difference": num(c.difference),
+            "95% interval": "—" if c.interval is None else f"[{c.interval[0]:+.2f}, {c.interval[1]:+.2f}]",
+            "verdict": c.verdict, "reason": c.reason,
         } for c in self.claims])
 
     def counts(self) -> dict[str, int]:

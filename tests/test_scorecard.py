@@ -1,8 +1,10 @@
 import json
 
+import numpy as np
 import pytest
 
-from ood_nb_utils.scorecard import Claim, Scorecard, read_scorecards, verdict
+from ood_nb_utils.evaluation import paired_gain
+from ood_nb_utils.scorecard import Claim, Scorecard, directional_verdict, read_scorecards, verdict
 
 
 def test_verdict_rules():
@@ -33,7 +35,8 @@ def test_writer_roundtrip(tmp_path):
     assert set(loaded) >= {"chapter", "paper", "profile", "claims"}
     assert loaded["counts"] == {"reproduced": 1, "partly": 0, "not reproduced": 0, "not testable here": 1}
     assert read_scorecards(tmp_path)[0]["chapter"] == "00_benchmark"
-    assert list(card.to_frame().columns) == ["claim", "where", "paper", "ours", "difference", "verdict", "reason"]
+    assert list(card.to_frame().columns) == ["claim", "where", "paper", "ours", "difference", "95% interval",
+                                            "verdict", "reason"]
 
 
 def test_add_unavailable_marks_only_missing_sets_as_not_testable(monkeypatch):
@@ -54,3 +57,53 @@ def test_publish_writes_shows_and_reports_counts(tmp_path, capsys):
     assert json.loads(path.read_text())["counts"]["reproduced"] == 1
     out = capsys.readouterr().out
     assert f"scorecard written to {path}" in out and "'reproduced': 1" in out
+
+
+def test_directional_rule_by_hand():
+    # the paper's direction is positive: the whole interval above 0, only the estimate, or neither
+    assert directional_verdict(2.0, (0.5, 3.5)) == "reproduced"
+    assert directional_verdict(1.0, (-0.5, 3.0)) == "partly"
+    assert directional_verdict(-2.0, (-3.0, -1.0)) == "not reproduced"
+    assert directional_verdict(-0.2, (-1.0, 0.5)) == "not reproduced"
+    assert directional_verdict(0.0, (0.0, 0.0)) == "not reproduced"  # a tie does not beat anything
+    assert directional_verdict(float("nan"), (0.0, 1.0)) == "not testable here"
+    with pytest.raises(ValueError, match="low <= high"):
+        directional_verdict(1.0, (2.0, 1.0))
+
+
+def test_directional_claims_are_decided_by_the_paired_interval(tmp_path):
+    rng = np.random.default_rng(0)
+    ids, ood = rng.normal(1.0, 1.0, 400), rng.normal(0.0, 1.0, 400)
+    noise = rng.normal(0.0, 0.05, 400)
+    good = {"id": ids, "ood": ood}  # AUROC about 0.76
+    blurred = {"id": ids + rng.normal(0, 1.5, 400), "ood": ood + rng.normal(0, 1.5, 400)}  # much worse
+    nearly = {"id": ids + noise, "ood": ood + noise}  # the same ranking up to noise
+    card = Scorecard("99_test", "test", "tiny")
+    clear = card.add_directional("good beats blurred", "Table 1", paired_gain(good, blurred, "id", "ood", n_boot=300))
+    wrong = card.add_directional("blurred beats good", "Table 1", paired_gain(blurred, good, "id", "ood", n_boot=300))
+    tie = card.add_directional("good beats nearly", "Table 1", paired_gain(good, nearly, "id", "ood", n_boot=300))
+    assert clear.verdict == "reproduced" and clear.interval[0] > 0
+    assert wrong.verdict == "not reproduced" and wrong.interval[1] < 0
+    assert tie.interval[0] <= 0 <= tie.interval[1] and tie.verdict in ("partly", "not reproduced")
+    assert tie.verdict == ("partly" if tie.ours > 0 else "not reproduced")
+    assert "paired bootstrap" in clear.reason and clear.ours == pytest.approx(100 * (
+        paired_gain(good, blurred, "id", "ood", n_boot=300).estimate))
+    saved = json.loads(card.write(tmp_path).read_text())["claims"]
+    assert saved[0]["interval"] == list(clear.interval) and saved[0]["paper"] is None
+
+
+def test_a_directional_claim_cannot_also_be_graded_by_holds():
+    with pytest.raises(ValueError, match="directional"):
+        Claim("x", "Table 1", None, 1.0, holds=True, interval=(0.5, 1.5))
+
+
+def test_untestable_claims_need_a_reason_and_are_listed():
+    card = Scorecard("99_test", "test", "tiny")
+    card.add("Energy FPR@95", "Table 9", 50.74, 50.70, tolerance=0.1)
+    assert "nothing" in card.untested_markdown()
+    with pytest.raises(ValueError, match="reason"):
+        card.add_untestable([("ImageNet rows", "Table 2", "")])
+    card.add_untestable([("ImageNet rows", "Table 2", "ImageNet is not available offline")])
+    assert card.counts()["not testable here"] == 1
+    text = card.untested_markdown()
+    assert "1 of 2 claims" in text and "- ImageNet rows (Table 2): ImageNet is not available offline" in text
