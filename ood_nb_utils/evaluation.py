@@ -148,6 +148,12 @@ def groups_of(id_dataset: str, sets: Sequence[str]) -> dict[str, list[str]]:
     return out
 
 
+def near_far(id_dataset: str, sets: Sequence[str]) -> dict[str, list[str]]:
+    """The near and far sets among ``sets`` (substitutes left out); a group with no set is an empty list."""
+    groups = groups_of(id_dataset, sets)
+    return {g: groups.get(g, []) for g in ("near", "far")}
+
+
 def group_metrics(scores: Mapping[str, np.ndarray], id_key: str, groups: Mapping[str, Sequence[str]],
                   percent: bool = True) -> dict[str, dict[str, float]]:
     """Per group, every metric of :func:`~ood_nb_utils.metrics.all_metrics` averaged over its sets (the papers'

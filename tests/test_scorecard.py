@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from ood_nb_utils.evaluation import paired_gain
+from ood_nb_utils.evaluation import groups_of, near_far, paired_gain
 from ood_nb_utils.scorecard import Claim, Scorecard, directional_verdict, read_scorecards, verdict
 
 
@@ -107,3 +107,11 @@ def test_untestable_claims_need_a_reason_and_are_listed():
     assert card.counts()["not testable here"] == 1
     text = card.untested_markdown()
     assert "1 of 2 claims" in text and "- ImageNet rows (Table 2): ImageNet is not available offline" in text
+
+
+def test_near_far_keeps_the_order_and_drops_substitutes():
+    sets = ["textures", "gtsrb", "cifar100", "mnist", "tin"]
+    assert groups_of("cifar10", sets) == {"far": ["textures", "mnist"], "substitute": ["gtsrb"],
+                                          "near": ["cifar100", "tin"]}
+    assert near_far("cifar10", sets) == {"near": ["cifar100", "tin"], "far": ["textures", "mnist"]}
+    assert near_far("cifar10", ["gtsrb"]) == {"near": [], "far": []}

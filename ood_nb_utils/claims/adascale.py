@@ -18,7 +18,7 @@ import torch
 from .. import data, metrics, scorers
 from ..config import Profile
 from ..context import RunContext
-from ..evaluation import group_metrics, groups_of, paired_gain
+from ..evaluation import group_metrics, groups_of, near_far, paired_gain
 from ..features import Features
 from ..methods import create, get_class
 from ..methods.adascale import P_GRID, PAPER_HYPERPARAMETERS, AdaScale
@@ -67,7 +67,7 @@ class Study:
 
     @property
     def near_far(self) -> dict[str, list[str]]:
-        return {g: self.groups.get(g, []) for g in ("near", "far")}
+        return near_far(self.id_dataset, self.ood)
 
     @property
     def real(self) -> list[str]:
@@ -160,14 +160,16 @@ def adaptive_vs_fixed(study: Study, detector: AdaScale, *, budget: int = len(P_G
     candidates = {"fixed": [(p, p, detector.resolved()[2]) for p in P_GRID][:budget],
                   "adaptive": [adaptive[i] for i in rng.choice(len(adaptive), budget, replace=False)]}
 
-    def auroc_on(setting, half):
+    def scores_on(setting, half) -> dict[str, np.ndarray]:
         det = detector.with_params(p_min=setting[0], p_max=setting[1], k2=setting[2])
-        return metrics.auroc(det.score(half[0]), det.score(half[1]))
+        return {"id": det.score(half[0]), "ood": det.score(half[1])}
+
+    def auroc_on(setting, half) -> float:
+        s = scores_on(setting, half)
+        return metrics.auroc(s["id"], s["ood"])
 
     chosen = {kind: max(settings, key=lambda st: auroc_on(st, halves[0])) for kind, settings in candidates.items()}
-    scores = {kind: {"id": detector.with_params(p_min=c[0], p_max=c[1], k2=c[2]).score(halves[1][0]),
-                     "ood": detector.with_params(p_min=c[0], p_max=c[1], k2=c[2]).score(halves[1][1])}
-              for kind, c in chosen.items()}
+    scores = {kind: scores_on(c, halves[1]) for kind, c in chosen.items()}
     return chosen["fixed"], chosen["adaptive"], paired_gain(scores["adaptive"], scores["fixed"], "id", "ood",
                                                              n_boot=500, seed=seed)
 

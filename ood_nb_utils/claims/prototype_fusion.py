@@ -14,7 +14,7 @@ import torch
 
 from .. import data, metrics, scorers
 from ..context import RunContext
-from ..evaluation import Evaluation, evaluate, group_metrics, groups_of, paired_gain, score_sets, summary_table
+from ..evaluation import Evaluation, evaluate, group_metrics, near_far, paired_gain, score_sets, summary_table
 from ..methods.prototype_fusion import PROTOTYPE_LAYERS, PrototypeFusion
 from ..models import SPATIAL_TAPS
 from ..scorecard import Scorecard
@@ -38,14 +38,9 @@ SCHEMES = {"uniform": (1 / 3, 1 / 3, 1 / 3), "end-heavy": (0.2, 0.3, 0.5), "midd
            "shallow-heavy": (0.5, 0.3, 0.2)}  # Fig. 4's weightings of (block2, block3, final)
 
 
-def _near_far(id_dataset: str, sets: Sequence[str]) -> dict[str, list[str]]:
-    groups = groups_of(id_dataset, sets)
-    return {g: groups.get(g, []) for g in ("near", "far")}
-
-
 def _real(id_dataset: str, sets: Sequence[str]) -> list[str]:
-    nf = _near_far(id_dataset, sets)
-    return nf["near"] + nf["far"]
+    groups = near_far(id_dataset, sets)
+    return groups["near"] + groups["far"]
 
 
 def similarity_matrices(context: RunContext, sets: Sequence[str]) -> dict[str, np.ndarray]:
@@ -97,7 +92,7 @@ def weighting_schemes(contexts: Mapping[str, RunContext], ood: Mapping[str, Sequ
                          for ds, ctx in contexts.items() for scheme, w in SCHEMES.items()
                          for g, m in group_metrics(score_sets(PrototypeFusion(weights=w).fit(ctx.train, ctx.head), ctx,
                                                               [ds, *_real(ds, ood[ds])]), ds,
-                                                   _near_far(ds, ood[ds])).items()])
+                                                   near_far(ds, ood[ds])).items()])
 
 
 def calibration_curve(contexts: Mapping[str, RunContext], ood: Mapping[str, Sequence[str]],
@@ -125,7 +120,7 @@ def layer_sweep(searches: Mapping[str, TuneResult], contexts: Mapping[str, RunCo
         ctx = contexts[ds]
         for setting, v in r.trace:
             g = group_metrics(score_sets(PrototypeFusion(**setting).fit(ctx.train, ctx.head), ctx,
-                                         [ds, *_real(ds, ood[ds])]), ds, _near_far(ds, ood[ds]))
+                                         [ds, *_real(ds, ood[ds])]), ds, near_far(ds, ood[ds]))
             rows.append({"ID": ds, "layers": "+".join(setting["layers"]), "n layers": len(setting["layers"]),
                          "held-out AUROC": 100 * v, **{f"{grp} {k}": m[c] for grp, m in g.items()
                                                         for k, c in [("AUROC", "auroc"), ("FPR@95", FPR)]}})
@@ -147,12 +142,13 @@ def gains(tables: Mapping[str, pd.DataFrame]):
 def scorecard(profile: str, runs: Mapping[str, Evaluation], penult: Mapping[str, Evaluation],
               tables: Mapping[str, pd.DataFrame], *, maxima: Mapping, separation: pd.DataFrame) -> Scorecard:
     """The Prototype Fusion scorecard from chapter 4's results."""
-    gain, best_base = gains(tables)
+    _, best_base = gains(tables)
+    key_of = {title: key for key, title in PENULTIMATE_BASELINES.items()}
     card = Scorecard("04_prototype_fusion", "Prototype Fusion", profile)
     col = {t: i for i, t in enumerate(SPATIAL_TAPS)}
     for ds, run in runs.items():
-        real = _real(ds, list(run.table.ood.unique()))
-        groups = _near_far(ds, list(run.table.ood.unique()))
+        groups = near_far(ds, list(run.table.ood.unique()))
+        real = groups["near"] + groups["far"]
         for group, sets in [("far", "MNIST, Textures"), ("near", "other CIFAR, TIN")]:
             card.add_directional(f"the last three layers beat the penultimate layer alone in {group}-OOD AUROC, {ds}",
                                  "Fig. 3", paired_gain(run.scores["prototype_fusion"], penult[ds].scores[
@@ -174,7 +170,6 @@ def scorecard(profile: str, runs: Mapping[str, Evaluation], penult: Mapping[str,
                  reason=f"single-layer prototypes over {', '.join(early)}; not reproduced if the best of them is more "
                         "than 1 AUROC point below the final layer (block 3 is left out: it is the final map before "
                         "its BN and ReLU)")
-        key_of = {title: key for key, title in PENULTIMATE_BASELINES.items()}
         for group, sets in [("far", "MNIST and Textures (10 classes)"), ("near", "other CIFAR and TIN")]:
             base = best_base[(ds, group)]
             card.add_directional(f"Prototype Fusion beats the best penultimate-layer baseline ({base}) on {group}-OOD "
