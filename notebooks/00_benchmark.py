@@ -55,8 +55,9 @@ from ood_nb_utils.models import MODEL_OF
 from ood_nb_utils.scorecard import Scorecard
 
 PROFILE = chapter.start()
-contexts = chapter.contexts(PROFILE)  # one explicit run context per checkpoint: adapter, profile, fit sets
+contexts = chapter.contexts(PROFILE, validation_split=False)  # one run context per checkpoint
 print(f"data: {config.data_dir()}\nweights: {config.weights_dir()}\ncache: {config.cache_dir()}")
+display(Markdown(chapter.data_note(contexts)))
 
 # %% [markdown]
 # ## The benchmark sets

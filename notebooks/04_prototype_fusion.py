@@ -75,6 +75,7 @@ GROUPS = {ds: groups_of(ds, OOD[ds]) for ds in MODELS}
 FPR = "fpr95_ood_positive"
 display(Markdown(chapter.sets_note(["cifar100", "tin", "mnist", "svhn", "textures", "places365"],
                                    "OpenOOD's CIFAR-10 benchmark (near: CIFAR-100, TIN; far: the rest)")))
+display(Markdown(chapter.data_note(contexts)))
 
 
 # %% [markdown]
@@ -309,7 +310,7 @@ card.publish()
 #
 # 1. Prototype Fusion re-normalises each class mean. Use *raw* class means instead
 #    (`scorers.class_means(..., normalize=False)`, as HIMPLoS does) at the final layer and compare
-#    the far-OOD AUROC on CIFAR-10. Why does the cosine make the two nearly equivalent?
+#    the far-OOD AUROC on CIFAR-10. How far apart are the two kinds of prototype in direction?
 # 2. Replace the maximum over classes by the similarity to the *predicted* class's prototype (the
 #    network's argmax). When would that be better, and when worse? (Solutions below the toggle.)
 
@@ -322,8 +323,9 @@ raw_pf.prototypes_ = {"final": scorers.class_means(c10.train.layer("final"), c10
 for name, det in [("normalised means", final_pf), ("raw means", raw_pf)]:
     sc = score_sets(det, c10, ["cifar10", *far10])
     print(f"{name}: far-OOD AUROC {group_metrics(sc, 'cifar10', {'far': far10})['far']['auroc']:.2f}%")
-# Cosine ignores length, so the two prototypes differ only by how much each image's length weighs
-# in its class mean; with one dominant direction per class the directions nearly coincide.
+print("cosine between each class's two prototypes:", scorers.cosine_matrix(final_pf.prototypes_["final"],
+                                                                         raw_pf.prototypes_["final"]).diag().numpy().round(4))
+# Cosine ignores length: the two prototypes differ only by how much each image's length weighs in its class mean.
 
 # %% tags=["hide-cell"]
 # Solution 2: the predicted class's prototype instead of the best one

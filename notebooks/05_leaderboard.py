@@ -66,6 +66,7 @@ SETS = {ds: {g: groups_of(ds, chapter.available_ood(ds)).get(g, []) for g in GRO
 missing = [data.DATASETS[d].title for d in data.ood_sets("cifar10")
            if not data.is_available(d) and data.ood_group("cifar10", d) != "substitute"]
 BOOT = 200  # bootstrap draws per interval
+display(Markdown(chapter.data_note(contexts)))
 
 display(Markdown(
     "OOD sets in this leaderboard: "

@@ -71,7 +71,11 @@ def _evaluate(args: argparse.Namespace) -> int:
     overrides = _overrides(args.set or [], methods)
     detectors = {m: create(m, **overrides.get(m, {})) for m in methods}  # every name and value checked first
     ood = [d.strip() for d in args.ood.split(",")] if args.ood else None
-    context = RunContext.for_model(args.model, profile, progress=not args.json)
+    split = args.validation_split
+    if split < 0:
+        raise ValueError(f"--validation-split must be >= 0, got {split}")
+    context = RunContext.for_model(args.model, profile, progress=not args.json, validation_n=split,
+                                   heldout_from="test" if split else "train")
     from .evaluation import check_sets
 
     check_sets(context.id_dataset, ood)
@@ -89,6 +93,9 @@ def _evaluate(args: argparse.Namespace) -> int:
         print(json.dumps(out, indent=1, default=str))
         return 0
     print(f"model {result.model} | ID {result.id_dataset} | {result.profile.describe()}")
+    print(f"ID images scored: {len(context.id_test)}" + (
+        f" (the test set minus a fixed {split}-image validation split that searches use)" if split else
+        " (every ID test image; searches hold out train-file images)"))
     print(f"ID accuracy: {100 * result.id_accuracy:.2f}%")
     if result.missing:
         print(f"OOD sets not available (skipped, see `data status`): {', '.join(result.missing)}")
@@ -131,6 +138,10 @@ def main(argv: list[str] | None = None) -> int:
                     help="override a hyperparameter (repeatable), e.g. nap_r.base.threshold=1.0")
     ev.add_argument("--tune", metavar="METHOD[,METHOD]",
                     help="search these methods' hyperparameters on held-out ID vs corrupted copies first")
+    ev.add_argument("--validation-split", type=int, default=1000, metavar="N",
+                    help="ID test images set aside for searches and eCDF references and never scored (default "
+                         "1000); 0 scores every ID test image (as the papers' tables do) and holds searches out "
+                         "of the train file instead, which the DICE checkpoints were trained on")
     ev.add_argument("--json", action="store_true", help="print one JSON object (metrics as fractions)")
     ev.set_defaults(fn=_evaluate)
     args = parser.parse_args(argv)

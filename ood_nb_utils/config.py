@@ -74,8 +74,9 @@ PROFILES: dict[str, Profile] = {
     # (CIFAR-10 vs CIFAR-100) hold exactly; the far-OOD sets and the train subset are capped
     # so that the book builds inside CI's 90 minutes on 2 cores.
     "default": Profile("default", id_test=None, near_cifar=None, ood=1000, train=5000, gradient_per_set=300),
-    # "full" uses every image, except that the ID train subset keeps 1,000 images out of the
-    # fit so that hyperparameter searches (NAP's w, AdaSCALE's validation) have held-out ID data.
+    # "full" uses every image, except that the ID train subset keeps 1,000 images out of the fit:
+    # chapters 1 and 2 compare those (train images the network saw) with the ID test set's
+    # validation split, which is what searches and eCDF references use (data.id_validation_split).
     "full": Profile("full", id_test=None, near_cifar=None, ood=None, train=9000, gradient_per_set=None),
 }
 

@@ -7,8 +7,13 @@ and handed to :func:`~ood_nb_utils.evaluation.evaluate` and to every detector's 
 - the adapter (:attr:`RunContext.adapter`) and its head;
 - the profile-sized features of every set (:meth:`RunContext.features`, memoised per process);
 - the ID **train** features methods fit on (:attr:`RunContext.train`);
+- the ID **test** images that are scored (:attr:`RunContext.id_test`): every test image except a fixed
+  1,000-image **validation split** (:func:`~ood_nb_utils.data.id_validation_split`), which is never scored;
 - **held-out** ID images that no method fits on (:meth:`RunContext.heldout_images`) and their
-  corrupted copies (:meth:`RunContext.pseudo_ood`), for hyperparameter searches and eCDF references.
+  corrupted copies (:meth:`RunContext.pseudo_ood`), for hyperparameter searches and eCDF references:
+  by default that validation split. The DICE checkpoints trained on all 50,000 CIFAR train images, so
+  train images are not unseen ID data; ``heldout_from="train"`` (train-file images outside the fit
+  subset, this book's choice before issue 13) is kept to show how much the choice matters.
 
 For your own network, pass ``train=`` (its features) and ``heldout=`` (uint8 images it never
 fitted on) instead of a registered ID dataset.
@@ -16,16 +21,27 @@ fitted on) instead of a registered ID dataset.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from .config import Profile
-from .data import ImageSet, load, load_heldout, role_size, subset_indices
+from .data import (
+    ID_VALIDATION_N,
+    ImageSet,
+    id_validation_split,
+    labels_of,
+    load,
+    load_heldout,
+    role_size,
+    subset_indices,
+)
 from .features import Features, extract
 from .models import CHECKPOINTS, Head, ModelAdapter, load_model
 
-HELDOUT_N = 1000  # held-out ID images for pseudo-OOD searches (NAP App. H) and AdaSCALE's eCDF (n_val)
+HELDOUT_N = ID_VALIDATION_N  # held-out ID images for pseudo-OOD searches (NAP App. H) and AdaSCALE's eCDF
+HELDOUT_SOURCES = ("test", "train")
 
 
 @dataclass(frozen=True)
@@ -54,14 +70,33 @@ class RunContext:
     progress: bool = True
     train_features: Features | None = None
     heldout: ImageSet | None = None
+    validation_n: int = ID_VALIDATION_N
+    heldout_from: str = "test"
     _memo: dict = field(default_factory=dict, repr=False)
 
+    def __post_init__(self) -> None:
+        if self.heldout_from not in HELDOUT_SOURCES:
+            raise ValueError(f"heldout_from must be one of {HELDOUT_SOURCES}, got {self.heldout_from!r}")
+        if self.heldout_from == "test" and self.validation_n <= 0 and self.heldout is None:
+            raise ValueError("heldout_from='test' needs an ID validation split: set validation_n > 0, or "
+                             "heldout_from='train'")
+
     @classmethod
-    def for_model(cls, model: str, profile: Profile, *, progress: bool = True) -> RunContext:
-        """The context of a registered checkpoint (``densenet100-cifar10``, ...) under ``profile``."""
+    def for_model(cls, model: str, profile: Profile, *, progress: bool = True, validation_n: int = ID_VALIDATION_N,
+                  heldout_from: str = "test") -> RunContext:
+        """The context of a registered checkpoint (``densenet100-cifar10``, ...) under ``profile``.
+
+        ``validation_n`` ID test images are set aside and never scored (0: none, every test image is scored);
+        ``heldout_from`` says where held-out ID images come from: ``"test"`` (that split) or ``"train"``
+        (train-file images outside the fit subset, which the DICE checkpoints were trained on)."""
         if model not in CHECKPOINTS:
             raise KeyError(f"unknown model {model!r}; known: {', '.join(CHECKPOINTS)}")
-        return cls(load_model(model), profile, CHECKPOINTS[model].id_dataset, progress)
+        return cls(load_model(model), profile, CHECKPOINTS[model].id_dataset, progress,
+                   validation_n=validation_n, heldout_from=heldout_from)
+
+    def with_heldout_from(self, source: str) -> RunContext:
+        """The same context (same scored images, shared memo) with held-out ID images from ``source``."""
+        return dataclasses.replace(self, heldout_from=source)
 
     @property
     def model(self) -> str:
@@ -76,19 +111,57 @@ class RunContext:
         """How many images of ``dataset`` the profile uses (None = all)."""
         return role_size(self.profile, dataset, self.id_dataset)
 
-    def images(self, dataset: str, n: int | None = None) -> ImageSet:
-        """A seeded subset of ``dataset`` (``n`` images; the profile's size when None)."""
-        return load(dataset, n=self.size(dataset) if n is None else n, seed=self.profile.seed)
+    def _split(self, dataset: str) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """(labels, validation positions, scored positions) when ``dataset`` is this context's ID test set and
+        a validation split is set aside; None otherwise."""
+        if dataset != self.id_dataset or self.validation_n <= 0:
+            return None
+        key = ("split", dataset, self.validation_n)
+        if key not in self._memo:
+            labels = labels_of(dataset)
+            self._memo[key] = (labels, *id_validation_split(labels, self.validation_n))
+        return self._memo[key]
+
+    def _pick(self, dataset: str, n: int | None, seed: int) -> ImageSet:
+        """A seeded subset of ``n`` images (all when None); of the ID test set, only from the scored rows."""
+        split = self._split(dataset)
+        if split is None:
+            return load(dataset, n=n, seed=seed)
+        labels, _, scored = split
+        return load(dataset, indices=scored[subset_indices(labels[scored], n, seed)])
+
+    def images(self, dataset: str, n: int | None = None, seed: int | None = None) -> ImageSet:
+        """A seeded subset of ``dataset`` (``n`` images; the profile's size when None). Of the ID test set
+        it never includes the validation split."""
+        return self._pick(dataset, self.size(dataset) if n is None else n,
+                          self.profile.seed if seed is None else seed)
 
     def gradient_images(self, dataset: str) -> ImageSet:
         """The subset network-based methods score (``profile.gradient_per_set`` images)."""
-        return load(dataset, n=self.profile.gradient_per_set, seed=self.profile.seed)
+        return self._pick(dataset, self.profile.gradient_per_set, self.profile.seed)
 
     def features(self, dataset: str) -> Features:
-        """Cached features of the profile's subset of ``dataset``."""
+        """Cached features of the profile's subset of ``dataset`` (of the ID test set: the scored images)."""
         key = ("features", dataset)
         if key not in self._memo:
-            self._memo[key] = extract(self.adapter, self.images(dataset), progress=self.progress)
+            images = self.images(dataset)
+            if self._split(dataset) is not None and self.size(dataset) is None:  # rows of the whole set's cache
+                whole = self.whole_features(dataset)
+                rows = np.flatnonzero(np.isin(whole.arrays["indices"], images.indices))
+                self._memo[key] = whole.subset(rows, name=dataset)
+            else:
+                self._memo[key] = extract(self.adapter, images, progress=self.progress)
+        return self._memo[key]
+
+    def whole_features(self, dataset: str) -> Features:
+        """Features of the profile's subset of the whole file, the ID validation split included: for the
+        network's accuracy and for tables a paper computes on full test sets (NAP Table 9)."""
+        if self._split(dataset) is None:
+            return self.features(dataset)
+        key = ("whole", dataset)
+        if key not in self._memo:
+            images = load(dataset, n=self.size(dataset), seed=self.profile.seed)
+            self._memo[key] = extract(self.adapter, images, progress=self.progress)
         return self._memo[key]
 
     @property
@@ -107,27 +180,51 @@ class RunContext:
         return self.features(f"{self.id_dataset}_train")
 
     # --- held-out ID images --------------------------------------------------------------------------
-    def heldout_images(self, n: int = HELDOUT_N, seed: int | None = None) -> ImageSet:
-        """``n`` stratified ID images that no method fits on (train-file images outside the fit subset, or
-        the ``heldout`` images given to this context)."""
+    def heldout_images(self, n: int = HELDOUT_N, seed: int | None = None, source: str | None = None) -> ImageSet:
+        """``n`` stratified ID images that no method fits on and that are never scored: the ``heldout`` images
+        given to this context, else the ID test set's validation split (``source="test"``, the default) or
+        train-file images outside the fit subset (``source="train"``)."""
         seed = self.profile.seed if seed is None else seed
+        source = self.heldout_from if source is None else source
         if self.heldout is not None:
             if n >= len(self.heldout):
                 return self.heldout
             labels = self.heldout.labels
             rows = subset_indices(labels, n, seed) if labels.min() >= 0 else np.arange(n)
             return self.heldout.subset(rows)
-        train = self.train
-        return load_heldout(train.dataset, train.arrays["indices"], n, seed)
+        if source == "train":
+            train = self.train
+            return load_heldout(train.dataset, train.arrays["indices"], n, seed)
+        if source != "test":
+            raise ValueError(f"source must be one of {HELDOUT_SOURCES}, got {source!r}")
+        split = self._split(self.id_dataset) if self.id_dataset is not None else None
+        if split is None:
+            raise ValueError("no ID validation split to hold out from: build the context with validation_n > 0, "
+                             "pass heldout= images, or use source='train'")
+        labels, validation, _ = split
+        if n > len(validation):
+            raise ValueError(f"asked for {n} held-out ID images, but the validation split has {len(validation)}: "
+                             f"lower n or build the context with validation_n >= {n}")
+        return load(self.id_dataset, indices=validation[subset_indices(labels[validation], n, seed)])
 
-    def pseudo_ood(self, n: int = HELDOUT_N, seed: int | None = None) -> PseudoOOD:
+    def heldout_sizes(self, source: str | None = None) -> dict[str, int]:
+        """What held-out images came out of, for a method's ``fit_info_.sizes``."""
+        source = self.heldout_from if source is None else source
+        if self.heldout is not None:
+            return {}
+        if source == "train":
+            return {"train (held out from)": len(self.train)}
+        return {"ID test validation split (never scored)": self.validation_n}
+
+    def pseudo_ood(self, n: int = HELDOUT_N, seed: int | None = None, source: str | None = None) -> PseudoOOD:
         """Held-out ID images and their seeded corrupted copies, with their features (memoised)."""
         from .pseudo_ood import corrupted_copy
 
         seed = self.profile.seed if seed is None else seed
-        key = ("pseudo_ood", n, seed)
+        source = self.heldout_from if source is None else source
+        key = ("pseudo_ood", n, seed, source, self.heldout is None)
         if key not in self._memo:
-            clean = self.heldout_images(n, seed)
+            clean = self.heldout_images(n, seed, source)
             corrupted, recipe = corrupted_copy(clean, seed)
             self._memo[key] = PseudoOOD(clean, corrupted, extract(self.adapter, clean, progress=self.progress),
                                         extract(self.adapter, corrupted, progress=self.progress), recipe)

@@ -7,7 +7,11 @@ code where it uses plain array operations (noises, brightness, contrast, pixelat
 defocus, glass and motion blur and the elastic transform are re-implemented with scipy in the
 same spirit (the original uses OpenCV/ImageMagick), so their exact pixels differ. Fog, frost and
 snow are not implemented: frost needs the original frost photographs and fog/snow depend on
-ImageMagick effects we cannot reproduce faithfully here.
+ImageMagick effects we cannot reproduce faithfully here. The ``imagecorruptions`` package (1.1.2,
+which bundles the frost photographs) was tried for them (issue 13) and not adopted: its ``fog``
+raises ``AttributeError`` under NumPy 2 (it uses the removed ``np.float_``), its parameters are
+ImageNet-C's rather than CIFAR-10-C's, it draws from NumPy's global random state (so a seeded
+recipe would need global side effects), and it needs OpenCV and scikit-image (about 100 MB).
 """
 
 from __future__ import annotations

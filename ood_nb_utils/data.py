@@ -383,12 +383,31 @@ def heldout_indices(labels: np.ndarray, used: np.ndarray, n: int = 1000, seed: i
     return free[subset_indices(labels[free], min(n, len(free)), seed)]
 
 
+def labels_of(key: str) -> np.ndarray:
+    """The labels of every image of set ``key`` (int64, -1 where a set has none)."""
+    with np.load(find_file(key)[0]) as archive:
+        return archive["labels"].astype(np.int64)
+
+
+ID_VALIDATION_N = 1000  # ID *test* images set aside as validation data and never scored (issue 13)
+ID_VALIDATION_SEED = 0  # fixed, not the profile's seed: every profile and run scores the same images
+
+
+def id_validation_split(labels: np.ndarray, n: int = ID_VALIDATION_N) -> tuple[np.ndarray, np.ndarray]:
+    """(validation positions, scored positions) of an ID test set with ``labels``: a fixed, stratified,
+    seeded ``n``-image split that hyperparameter searches and eCDF references use, and the rest, which is
+    all that is ever scored as ID. The DICE checkpoints trained on every CIFAR *train* image, so
+    unseen ID images for "validation data" can only come from the test set."""
+    if not 0 < n < len(labels):
+        raise ValueError(f"the ID validation split needs 0 < n < {len(labels)} images, got n={n}")
+    validation = subset_indices(labels, n, ID_VALIDATION_SEED)
+    return validation, np.setdiff1d(np.arange(len(labels)), validation)
+
+
 def load_heldout(key: str, used: np.ndarray, n: int = 1000, seed: int = 0) -> ImageSet:
     """:func:`heldout_indices` of set ``key`` loaded as images: ``n`` images that are not in ``used``
     (a fit subset of train images, or the test rows of an OOD set carved into a validation split)."""
-    with np.load(find_file(key)[0]) as archive:
-        labels = archive["labels"].astype(np.int64)
-    return load(key, indices=heldout_indices(labels, used, n, seed))
+    return load(key, indices=heldout_indices(labels_of(key), used, n, seed))
 
 
 def role_size(profile: Profile, key: str, id_dataset: str | None = None) -> int | None:

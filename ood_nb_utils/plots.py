@@ -101,6 +101,40 @@ def mean_max_scatter(ax, id_features, ood_features, tap: str, channel: int, *, i
         ax.set_title(title, fontsize=9)
 
 
+def activation_pair(images, maps, names, channel: int, ratio_fn, *, title: str = "") -> None:
+    """NAP Fig. 1a: two images side by side, each with one channel's activation map (shared colour scale); each
+    map's title gives its mean, max and ``ratio_fn(max, mean)``."""
+    fig, axes = plt.subplots(1, 2 * len(images), figsize=(7 * len(images), 3.8), layout="constrained")
+    for col, (img, amap, name) in enumerate(zip(images, maps, names, strict=True)):
+        axes[2 * col].imshow(img)
+        axes[2 * col].set_title(name)
+        im = axes[2 * col + 1].imshow(amap, cmap="viridis", vmin=0, vmax=np.max(maps))
+        axes[2 * col + 1].set_title(f"channel {channel}: mean {amap.mean():.3f}, max {amap.max():.2f}\n"
+                                    f"max/(mean+1) = {ratio_fn(amap.max(), amap.mean()):.2f}", fontsize=9)
+    for ax in axes:
+        ax.set_axis_off()
+    fig.colorbar(im, ax=axes[-1], shrink=0.9, label="activation (after BN+ReLU)")
+    fig.suptitle(title)
+    plt.show()
+
+
+def mean_max_by_depth(id_features, ood_features, aurocs: dict, labels: dict, *, id_label: str, ood_label: str,
+                      title: str = "") -> None:
+    """NAP Fig. 4/5: per tap, the mean-vs-max scatter of the channel whose ratio AUROC is the median at that
+    depth, and a last panel with the distribution of per-channel ratio AUROCs (``aurocs[tap]``, fractions)."""
+    fig, axes = plt.subplots(1, len(aurocs) + 1, figsize=(3.8 * (len(aurocs) + 1), 3.8))
+    for ax, (tap, auc) in zip(axes, aurocs.items(), strict=False):
+        ch = int(np.argsort(auc)[len(auc) // 2])
+        mean_max_scatter(ax, id_features, ood_features, tap, ch, id_label=id_label, ood_label=ood_label,
+                         title=f"{labels[tap]}\nchannel {ch} (median), ratio AUROC {100 * auc[ch]:.1f}%")
+    axes[0].legend(markerscale=4, fontsize=7)
+    axes[-1].boxplot([100 * a for a in aurocs.values()], tick_labels=list(aurocs))
+    axes[-1].axhline(50, color="gray", ls=":")
+    axes[-1].set(ylabel="per-channel ratio AUROC (%)", title="all channels, by depth")
+    fig.suptitle(title)
+    plt.show()
+
+
 def annotated_heatmap(ax, values, *, xticks, yticks, xlabel: str = "", ylabel: str = "", title: str = "",
                       fmt: str = "{:.1f}", cmap: str = "viridis", vmin=None, vmax=None, annotate: bool = True,
                       highlight=None, fontsize: float = 6.5, colorbar_label: str | None = None):

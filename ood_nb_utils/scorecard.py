@@ -117,6 +117,26 @@ class Scorecard:
         text = f"paired bootstrap of the difference (paper's direction positive): {est:+.2f} [{lo:+.2f}, {hi:+.2f}]"
         return self.add(claim, where, None, est, interval=(lo, hi), reason=f"{reason}; {text}" if reason else text)
 
+    def add_every_directional(self, claim: str, where: str, differences, *, reason: str = "",
+                              scale: float = 100.0) -> Claim:
+        """A claim that A beats B in *every* case (each OOD set, each layer): ``differences`` maps a case label to
+        the :class:`~ood_nb_utils.metrics.Interval` of its difference, oriented as in :meth:`add_directional`.
+        Each case gets :func:`directional_verdict`; the claim is ``reproduced`` only if every case is,
+        ``not reproduced`` if any case is, else ``partly``. The stored interval is the weakest case's (lowest
+        lower bound); the reason lists every case."""
+        if not differences:
+            raise ValueError(f"{claim!r}: no cases to decide it")
+        cases = {k: tuple(scale * v for v in (d.estimate, d.low, d.high)) for k, d in differences.items()}
+        verdicts = {k: directional_verdict(est, (lo, hi)) for k, (est, lo, hi) in cases.items()}
+        overall = ("reproduced" if all(v == "reproduced" for v in verdicts.values()) else
+                   "not reproduced" if any(v == "not reproduced" for v in verdicts.values()) else "partly")
+        weakest = min(cases, key=lambda k: cases[k][1])
+        est, lo, hi = cases[weakest]
+        text = "every case must hold (paper's direction positive): " + "; ".join(
+            f"{k} {e:+.2f} [{a:+.2f}, {b:+.2f}]" for k, (e, a, b) in cases.items())
+        return self.add(claim, where, None, est, interval=(lo, hi), override=overall,
+                        reason=f"{reason}; {text}" if reason else text)
+
     def add_untestable(self, items) -> None:
         """The paper's claims this book cannot test, as (claim, where, reason) triples: "not testable here"."""
         for claim, where, reason in items:

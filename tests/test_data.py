@@ -82,3 +82,15 @@ def test_heldout_indices_avoid_the_fit_subset():
     assert np.bincount(labels[held], minlength=10).min() >= 20
     with pytest.raises(ValueError, match="no held-out"):
         data.heldout_indices(labels, np.arange(1000), n=10)
+
+
+def test_id_validation_split_is_fixed_stratified_and_disjoint():
+    labels = np.repeat(np.arange(10), 1000)
+    validation, scored = data.id_validation_split(labels)
+    assert len(validation) == data.ID_VALIDATION_N and len(scored) == 10_000 - data.ID_VALIDATION_N
+    assert not set(validation) & set(scored) and len(set(validation) | set(scored)) == 10_000
+    assert (np.bincount(labels[validation], minlength=10) == 100).all()  # 100 per class
+    again, _ = data.id_validation_split(labels)
+    np.testing.assert_array_equal(validation, again)  # the split does not move between runs
+    with pytest.raises(ValueError, match="validation split"):
+        data.id_validation_split(labels, n=10_000)

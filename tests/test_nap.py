@@ -93,3 +93,20 @@ def test_combination_validates():
         nap.nap_combine(torch.tensor([0.5, -0.1]), torch.ones(2), w=0.5, transform="identity")
     with pytest.raises(ValueError, match="NaN"):
         nap.nap_combine(torch.tensor([math.nan, 1.0]), torch.ones(2), w=0.5)
+
+
+def test_suspect_paper_cells_need_a_tenfold_gap_that_the_other_column_explains():
+    """NAP Tables 6-7: a Textures cell is flagged only when ours is >= 10x the paper's and closer to the same row's
+    LSUN-Crop value (the DICE/NAP-D column-swap check); a large gap alone, or a small one, is not flagged."""
+    import pandas as pd
+
+    from ood_nb_utils.claims import nap as nap_claims
+    from ood_nb_utils.paper_values import NAP_TABLES67_LSUN_CROP, NAP_TABLES67_TEXTURES
+    from ood_nb_utils.registry import create
+
+    ours = {m: t for m, (t, _) in NAP_TABLES67_TEXTURES["cifar10"].items()}  # ours = the paper's: nothing flagged
+    ours["dice"] = NAP_TABLES67_LSUN_CROP["cifar10"]["dice"][0]  # 45.87 vs paper 0.38: the swap pattern
+    ours["nap_m"] = 80.0  # 80 vs paper 7.33 (>10x) but 64 pts from its LSUN-Crop 16.42: not flagged
+    table = pd.DataFrame({("Textures (DTD)", "FPR"): {create(m).title: v for m, v in ours.items()}})
+    flagged = nap_claims.suspect_textures({"cifar10": table}).set_index("key")["suspect"]
+    assert flagged["dice"] and not flagged["nap_m"] and flagged.sum() == 1

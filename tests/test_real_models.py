@@ -10,7 +10,7 @@ import json
 import numpy as np
 import pytest
 
-from ood_nb_utils import config, metrics, scorers
+from ood_nb_utils import config, data, metrics, scorers
 from ood_nb_utils.__main__ import main
 from ood_nb_utils.data import load
 from ood_nb_utils.features import activation_maps, extract
@@ -54,9 +54,14 @@ def test_cached_features_agree_with_a_fresh_forward_pass():
 
 @requires("cifar10", "cifar100", model=C10)
 def test_cli_evaluate_json(capsys):
-    assert main(["evaluate", "--model", C10, "--methods", "energy,msp", "--ood", "cifar100", "--json",
-                 "--profile", "default"]) == 0
+    base = ["evaluate", "--model", C10, "--methods", "energy,msp", "--ood", "cifar100", "--json", "--profile",
+            "default"]
+    assert main(base) == 0  # the default scores the 9,000 images outside the ID validation split
+    split = json.loads(capsys.readouterr().out)
+    assert {r["n_id"] for r in split["results"]} == {10_000 - data.ID_VALIDATION_N}
+    assert main([*base, "--validation-split", "0"]) == 0  # every test image, as in NAP's Table 9
     out = json.loads(capsys.readouterr().out)
+    assert {r["n_id"] for r in out["results"]} == {10_000}
     assert out["model"] == C10 and out["id_dataset"] == "cifar10" and out["profile"] == "default"
     assert out["id_accuracy"] >= 0.94
     energy = next(r for r in out["results"] if r["method"] == "energy")
@@ -104,14 +109,40 @@ def test_cli_profile_decides_every_fit_set(capsys, tiny_profile):
     assert set(sizes) == set(methods.split(","))
     for name in ("knn", "himplos", "himplos_odin"):  # fit on the train subset itself
         assert sizes[name]["train"] == TINY.train, (name, sizes[name])
-    for name in ("adascale_a", "nap_e", "nap_adascale_a"):  # fit on held-out images outside that subset
-        assert sizes[name]["train (held out from)"] == TINY.train, (name, sizes[name])
+    for name in ("adascale_a", "nap_e", "nap_adascale_a"):  # fit on the ID test set's validation split
+        assert sizes[name]["ID test validation split (never scored)"] == data.ID_VALIDATION_N, (name, sizes[name])
     assert 0.0 <= out["fitted"]["nap_e"]["w"] <= 1.0 and 0.0 <= out["fitted"]["nap_adascale_a"]["w"] <= 1.0
     assert sizes["adascale_a"]["heldout (eCDF)"] == 100 and sizes["nap_e"]["heldout (w search)"] == 200
     assert sizes["nap_adascale_a"]["heldout (w search)"] == 40
     rows = {r["method"]: r for r in out["results"]}
     assert rows["knn"]["n_id"] == TINY.id_test and rows["himplos_odin"]["n_id"] == TINY.gradient_per_set
     assert out["hyperparameters"]["adascale_a"]["n_val"] == 100
+
+
+@requires("cifar10", "cifar10_train", model=C10)
+def test_scored_id_images_never_include_the_validation_split(tiny_profile):
+    """Issue 13: held-out ID images come from a fixed split of the ID *test* set that is never scored (the
+    checkpoints trained on every CIFAR train image); the whole set stays available for full-set tables."""
+    from ood_nb_utils.context import RunContext
+
+    context = RunContext.for_model(C10, TINY, progress=False)
+    validation, scored = data.id_validation_split(data.labels_of("cifar10"))
+    scored_rows = {int(i) for i in context.id_test.arrays["indices"]}
+    gradient_rows = {int(i) for i in context.gradient_images("cifar10").indices}
+    held = {int(i) for i in context.heldout_images(200).indices}
+    assert len(scored_rows) == TINY.id_test and len(gradient_rows) == TINY.gradient_per_set and len(held) == 200
+    assert scored_rows | gradient_rows <= set(scored.tolist()) and held <= set(validation.tolist())
+    assert not (scored_rows | gradient_rows) & held
+    # train-file images instead: outside the fit subset, and the scored images do not change
+    train_held = context.with_heldout_from("train").heldout_images(200)
+    assert train_held.key == "cifar10_train"
+    assert not {int(i) for i in train_held.indices} & {int(i) for i in context.train.arrays["indices"]}
+    # without a split (validation_n=0) the profile's subset of the whole file is scored, as before issue 13
+    plain = RunContext.for_model(C10, TINY, progress=False, validation_n=0, heldout_from="train")
+    np.testing.assert_array_equal(plain.id_test.arrays["indices"], data.subset_indices(
+        data.labels_of("cifar10"), TINY.id_test, TINY.seed))
+    with pytest.raises(ValueError, match="validation split has 1000"):
+        context.heldout_images(1001)
 
 
 @requires("cifar10", "cifar10_train", "textures", model=C10)

@@ -115,3 +115,21 @@ def test_near_far_keeps_the_order_and_drops_substitutes():
                                           "near": ["cifar100", "tin"]}
     assert near_far("cifar10", sets) == {"near": ["cifar100", "tin"], "far": ["textures", "mnist"]}
     assert near_far("cifar10", ["gtsrb"]) == {"near": [], "far": []}
+
+
+def test_every_case_must_hold_for_a_conjunctive_claim():
+    from ood_nb_utils.metrics import Interval
+
+    card = Scorecard("x", "X", "default")
+    all_up = card.add_every_directional("A > B on every set", "Fig. 1", {"s1": Interval(0.02, 0.01, 0.03),
+                                                                        "s2": Interval(0.05, 0.001, 0.09)})
+    assert all_up.verdict == "reproduced" and all_up.interval == pytest.approx((0.1, 9.0))  # weakest case, in pts
+    one_unsure = card.add_every_directional("A > B", "Fig. 1", {"s1": Interval(0.02, 0.01, 0.03),
+                                                                 "s2": Interval(0.01, -0.01, 0.03)})
+    assert one_unsure.verdict == "partly" and one_unsure.interval == pytest.approx((-1.0, 3.0))
+    one_against = card.add_every_directional("A > B", "Fig. 1", {"s1": Interval(0.02, 0.01, 0.03),
+                                                                  "s2": Interval(-0.02, -0.03, -0.01),
+                                                                  "s3": Interval(0.01, -0.01, 0.03)})
+    assert one_against.verdict == "not reproduced" and "s2 -2.00 [-3.00, -1.00]" in one_against.reason
+    with pytest.raises(ValueError, match="no cases"):
+        card.add_every_directional("A > B", "Fig. 1", {})

@@ -67,8 +67,7 @@ class AdaScale(NetworkDetector):
         reference = context.heldout_images(self.n_val)
         self.reference_ = perturbed_features(self.adapter_, reference, progress=context.progress, **self.perturbation)
         self.fit_info_.sizes["heldout (eCDF)"] = len(reference)
-        if context.heldout is None:  # held out from the train subset: say how big that was
-            self.fit_info_.sizes["train (held out from)"] = len(context.train)
+        self.fit_info_.sizes.update(context.heldout_sizes())
 
     def fit_reference(self, reference: Features, head, *, adapter, id_dataset: str | None = None) -> AdaScale:
         """Fit on given perturbed activations of ID images (the eCDF reference, from

@@ -112,8 +112,7 @@ class NapX(Detector):
             self.search_ = tune(self, self.search_space, validation, metric="auroc", strategy="golden")
             self.w_ = round(self.search_.best["w"], 3)
             self.fit_info_.sizes["heldout (w search)"] = len(pseudo.clean)
-            if context.heldout is None:  # held out from the train subset: say how big that was
-                self.fit_info_.sizes["train (held out from)"] = len(context.train)
+            self.fit_info_.sizes.update(context.heldout_sizes())
 
     def _score(self, x):
         if self.base.needs.network:
