@@ -21,7 +21,7 @@ def _data_status(args: argparse.Namespace) -> int:
 
     rows = pd.DataFrame(availability())
     print(f"data directory: {data_dir()}  (set OOD_NB_DATA_DIR to change)")
-    print(rows[["key", "dataset", "role", "kind", "available", "n", "file", "note"]].to_string(index=False))
+    print(rows[["key", "dataset", "role", "kind", "status", "n", "file", "note"]].to_string(index=False))
     return 0
 
 
@@ -54,6 +54,19 @@ def _overrides(settings: list[str], methods: list[str]) -> dict[str, dict]:
     return out
 
 
+def _check_data(model: str, ood: list[str] | None) -> None:
+    """Fail at once, naming the set, where it was looked for and how to get it, when the model's ID test or train
+    file or an explicitly requested OOD set is missing or corrupt (unrequested missing sets are only reported)."""
+    from .data import find_file
+    from .evaluation import check_sets
+    from .models import CHECKPOINTS
+
+    id_dataset = CHECKPOINTS[model].id_dataset
+    _, missing = check_sets(id_dataset, ood)  # unknown names fail here
+    for key in [id_dataset, f"{id_dataset}_train", *(missing if ood is not None else [])]:
+        find_file(key)  # raises DatasetUnavailableError / DatasetCorruptError with the how-to
+
+
 def _evaluate(args: argparse.Namespace) -> int:
     from .config import PROFILES, current_profile
     from .context import RunContext
@@ -74,11 +87,9 @@ def _evaluate(args: argparse.Namespace) -> int:
     split = args.validation_split
     if split < 0:
         raise ValueError(f"--validation-split must be >= 0, got {split}")
+    _check_data(args.model, ood)  # every requested set present and intact, before any work
     context = RunContext.for_model(args.model, profile, progress=not args.json, validation_n=split,
                                    heldout_from="test" if split else "train")
-    from .evaluation import check_sets
-
-    check_sets(context.id_dataset, ood)
     searches = {}
     for m in tuned:
         result = tune_on_heldout(detectors[m], context)

@@ -174,6 +174,10 @@ class DatasetUnavailableError(FileNotFoundError):
     """A benchmark set is missing or its checksum does not match."""
 
 
+class DatasetCorruptError(DatasetUnavailableError):
+    """A benchmark file exists but its checksum does not match (or it has none)."""
+
+
 @dataclass
 class ImageSet:
     """Images (uint8, N x 32 x 32 x 3 after :func:`to_rgb32`) with labels and provenance."""
@@ -240,12 +244,12 @@ def _verified_sha(path: Path, expected: str | None) -> str:
     if side.exists():
         expected = side.read_text().split()[0]
     if expected is None:
-        raise DatasetUnavailableError(
+        raise DatasetCorruptError(
             f"{path} has no known checksum: the registry gives none and there is no {side.name} beside it; "
             "files written by `python -m ood_nb_utils data prepare` come with one"
         )
     if actual != expected:
-        raise DatasetUnavailableError(
+        raise DatasetCorruptError(
             f"{path} is corrupt or a different file: sha256 {actual[:16]}..., expected {expected[:16]}...; "
             "delete it and fetch it again"
         )
@@ -420,7 +424,8 @@ def role_size(profile: Profile, key: str, id_dataset: str | None = None) -> int 
 
 
 def availability() -> list[dict]:
-    """One row per registered set: present?, N, real or substitute, file, note."""
+    """One row per registered set: status ("ok", "missing" or "corrupt": present but failing its checksum),
+    N, real or substitute, file, note."""
     rows = []
     for spec in DATASETS.values():
         row = {"key": spec.key, "dataset": spec.display_name, "role": spec.role,
@@ -429,8 +434,10 @@ def availability() -> list[dict]:
             path, candidate = find_file(spec.key)
             with np.load(path) as archive:
                 n = len(archive["labels"])
-            row.update(available=True, n=n, file=path.name, note=candidate.note)
+            row.update(status="ok", available=True, n=n, file=path.name, note=candidate.note)
+        except DatasetCorruptError as err:
+            row.update(status="corrupt", available=False, n=0, file="", note=str(err))
         except DatasetUnavailableError:
-            row.update(available=False, n=0, file="", note=f"missing: {spec.how_to_get}")
+            row.update(status="missing", available=False, n=0, file="", note=f"missing: {spec.how_to_get}")
         rows.append(row)
     return rows

@@ -117,6 +117,9 @@ def evaluate(context: RunContext, methods, ood: Sequence[str] | None = None, *,
     detectors = _detectors(methods, params)
     id_dataset = context.id_dataset
     available, missing = check_sets(id_dataset, ood)
+    if not available:
+        raise FileNotFoundError(f"none of the requested OOD sets ({', '.join(missing)}) is in the data folder; "
+                                "`python -m ood_nb_utils data status` says what is there and how to get the rest")
     t0 = time.perf_counter()
     misses_before, compute_before = cache.STATS.misses, cache.STATS.compute_seconds
     id_feats = context.id_test

@@ -94,3 +94,16 @@ def test_id_validation_split_is_fixed_stratified_and_disjoint():
     np.testing.assert_array_equal(validation, again)  # the split does not move between runs
     with pytest.raises(ValueError, match="validation split"):
         data.id_validation_split(labels, n=10_000)
+
+
+def test_data_status_tells_a_corrupt_file_from_a_missing_one(tmp_path, monkeypatch):
+    monkeypatch.setenv("OOD_NB_DATA_DIR", str(tmp_path))
+    images = np.zeros((4, 32, 32, 3), dtype=np.uint8)
+    write_set(tmp_path / "svhn_test.npz", images, np.arange(4))  # with its .sha256: intact
+    np.savez_compressed(tmp_path / "mnist_test.npz", images=images[..., 0], labels=np.arange(4))  # wrong content
+    status = {r["key"]: r for r in data.availability()}
+    assert status["svhn"]["status"] == "ok" and status["svhn"]["n"] == 4 and status["svhn"]["available"]
+    assert status["mnist"]["status"] == "corrupt" and "corrupt" in status["mnist"]["note"]
+    assert status["textures"]["status"] == "missing" and not status["textures"]["available"]
+    with pytest.raises(data.DatasetCorruptError):
+        data.find_file("mnist")

@@ -82,6 +82,43 @@ def test_cli_reports_unknown_method_and_bad_settings(capsys):
     assert "unknown OOD set" in capsys.readouterr().err
 
 
+def test_cli_fails_at_once_on_a_missing_or_corrupt_requested_set(capsys, tmp_path, monkeypatch):
+    """Issue 14: `evaluate --ood X` with X absent or corrupt stops before any network work, with the message
+    (set, folder, how to get it), not a pandas KeyError after extracting the ID features."""
+    import time
+
+    monkeypatch.setenv("OOD_NB_DATA_DIR", str(tmp_path))  # an empty data folder: nothing is there
+    start = time.perf_counter()
+    assert main(["evaluate", "--model", C10, "--methods", "energy", "--ood", "textures"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: dataset 'cifar10'") and str(tmp_path) in err and "prepare --only cifar10" in err
+    np.savez_compressed(tmp_path / "textures.npz", images=np.zeros((2, 32, 32, 3), np.uint8), labels=[0, 1])
+    assert main(["evaluate", "--model", C10, "--methods", "energy", "--ood", "textures"]) == 2
+    assert "error: dataset 'cifar10'" in capsys.readouterr().err  # the ID set is checked first
+    assert time.perf_counter() - start < 30  # no feature extraction happened
+
+
+@requires("cifar10", "cifar10_train")
+def test_cli_names_a_missing_ood_set_before_any_work(capsys, tmp_path, monkeypatch):
+    from ood_nb_utils import config
+
+    for key in ("cifar10", "cifar10_train"):  # the ID files, linked from the real data folder
+        path, _ = data.find_file(key)
+        (tmp_path / path.name).symlink_to(path)
+        side = path.with_name(path.name + ".sha256")
+        if side.exists():
+            (tmp_path / side.name).symlink_to(side)
+    monkeypatch.setenv("OOD_NB_DATA_DIR", str(tmp_path))
+    assert config.data_dir() == tmp_path
+    assert main(["evaluate", "--model", C10, "--methods", "energy", "--ood", "textures"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: dataset 'textures'") and "prepare --only textures" in err
+    np.savez_compressed(tmp_path / "textures.npz", images=np.zeros((2, 32, 32, 3), np.uint8), labels=[0, 1])
+    (tmp_path / "textures.npz.sha256").write_text("0" * 64 + "  textures.npz\n")  # a file that fails its checksum
+    assert main(["evaluate", "--model", C10, "--methods", "energy", "--ood", "textures"]) == 2
+    assert "corrupt" in capsys.readouterr().err
+
+
 # A small profile for the CLI tests: the code paths of `--profile full` at a size tests can afford.
 TINY = dataclasses.replace(config.PROFILES["default"], name="tiny", id_test=100, near_cifar=100, ood=100, train=600,
                            gradient_per_set=20)
