@@ -25,12 +25,12 @@
 # ```
 #
 # Every later chapter stands on what this one sets up: the two classifiers whose activations we
-# study, the benchmark sets and what is missing from them, the metrics with their two FPR@95
+# study, the benchmark sets and what is missing from them, the metrics with their two {term}`FPR@95`
 # conventions, and the baseline scorers that the four papers compare against. Nothing here is
 # pasted from a paper: every number is computed when the book builds.
 #
 # **Learning objectives.** After this chapter you can (1) say which OOD sets a result was measured
-# on and which are substitutes, (2) compute AUROC and FPR@95 under either convention, and
+# on and which are substitutes, (2) compute {term}`AUROC` and FPR@95 under either convention, and
 # (3) read a baseline table for the CIFAR benchmarks.
 
 # %%
@@ -62,7 +62,7 @@ display(Markdown(chapter.data_note(contexts)))
 # %% [markdown]
 # ## The benchmark sets
 #
-# The CIFAR benchmarks of DICE, NAP and HIMPLoS use six far-OOD sets (SVHN, Textures, iSUN,
+# The CIFAR benchmarks of DICE, {term}`NAP` and HIMPLoS use six {term}`far-OOD <Far-OOD>` sets (SVHN, Textures, iSUN,
 # LSUN-Crop, LSUN-Resize, Places365); OpenOOD, which AdaSCALE and Prototype Fusion follow, groups
 # the other CIFAR and TinyImageNet as *near*-OOD and MNIST, SVHN, Textures and Places365 as
 # *far*-OOD. Only some of them are in the data directory of this build. Three **substitute** sets
@@ -105,9 +105,9 @@ plt.show()
 # strict key matching. Each test image is normalised with the CIFAR training statistics
 # (mean 0.4914, 0.4822, 0.4465; std 0.2023, 0.1994, 0.2010).
 #
-# The network runs **once per image**: `ood_nb_utils.extract` stores the logits, the pooled
-# 342-d penultimate feature and, for every tapped layer, the per-channel spatial mean and maximum,
-# in an on-disk cache keyed by a content hash of (the model adapter's fingerprint, data file,
+# The network runs **once per image**: `ood_nb_utils.extract` stores the {term}`logits <Logits>`, the pooled
+# 342-d {term}`penultimate feature <Penultimate feature>` and, for every tapped layer, the per-channel spatial mean
+# and maximum, in an on-disk cache keyed by a content hash of (the model adapter's fingerprint, data file,
 # subset, taps). Every scorer and every sweep in the book reads that cache.
 
 # %%
@@ -122,15 +122,15 @@ display(acc.style.format({"top-1 accuracy (%)": "{:.2f}"}).hide(axis="index"))
 # ## Metrics and the two FPR@95 conventions
 #
 # All scores in this book follow one rule: **higher means more in-distribution**. AUROC and the
-# AUPRs are the usual ones (`ood_nb_utils.metrics`, tested against scikit-learn). FPR@95 is
-# where the papers differ, so our function takes the convention as a required, named argument:
+# {term}`AUPRs <AUPR-In / AUPR-Out>` are the usual ones (`ood_nb_utils.metrics`, tested against scikit-learn). FPR@95
+# is where the papers differ, so our function takes the convention as a required, named argument:
 #
-# - `positive="id"` (**ID-positive**; DICE, ReAct, NAP, HIMPLoS): the fraction of OOD images still
+# - `positive="id"` (**ID-positive**; DICE, {term}`ReAct`, NAP, HIMPLoS): the fraction of OOD images still
 #   accepted when the threshold accepts 95% of ID images.
 # - `positive="ood"` (**OOD-positive**; OpenOOD, AdaSCALE, Prototype Fusion): the fraction of ID
 #   images rejected when the threshold catches 95% of OOD images.
 #
-# The two are different numbers for the same scores; the next cell computes both for Energy on
+# The two are different numbers for the same scores; the next cell computes both for {term}`Energy <Energy score>` on
 # CIFAR-10 vs CIFAR-100, the setting of NAP's Table 9 {cite}`nap2024`, which serves as this
 # book's **sanity anchor**: if our pipeline is right, we must land on the paper's 50.74 / 89.76.
 
@@ -193,7 +193,7 @@ display(Markdown(
 # the CIFAR **train subset**, never on the test set. ODIN needs a gradient through the network
 # for every image, so it runs on a smaller seeded subset of each set (the `n_id`/`n_ood` columns
 # of the full results say how many); all other methods score the cached features of every image
-# the profile selects.
+# the {term}`profile <Profile>` selects.
 
 # %%
 results = {MODEL_OF[ds]: evaluate(ctx, detectors.BASELINES) for ds, ctx in contexts.items()}
@@ -222,7 +222,7 @@ display(results["densenet100-cifar10"].table.head(8).round(4))
 # ## Score distributions
 #
 # A table compresses each method into a number; the distributions show *why*. Blue is always the
-# ID test set; dashed outlines are substitute sets.
+# ID test set; dashed outlines are {term}`substitute sets <Substitute set>`.
 
 # %%
 for name, res in results.items():
@@ -298,7 +298,7 @@ card.publish()
 # %% [markdown]
 # ## Exercises
 #
-# 1. Compute FPR@95 for MSP on CIFAR-10 vs CIFAR-100 under both conventions. Which convention
+# 1. Compute FPR@95 for {term}`MSP` on CIFAR-10 vs CIFAR-100 under both conventions. Which convention
 #    makes MSP look better, and why can the two rank methods differently?
 # 2. Re-score ReAct with clip values 0.5, 1.0, 2.0 and 4.0 (`detectors.ReAct(threshold=c)`) and with
 #    the percentiles 95 and 99 (`detectors.ReAct(percentile=p)`). It reads the cache, so it takes

@@ -23,14 +23,14 @@
 # - **Profile**: printed below. **Time**: about 3 minutes with a warm cache.
 # ```
 #
-# **Learning objectives.** (1) State the neural activation prior and compute the NAP score from a
+# **Learning objectives.** (1) State the neural activation prior and compute the {term}`NAP` score from a
 # feature map; (2) explain why global average pooling throws away the signal NAP uses; (3) combine
 # NAP with another score and choose the weight without touching OOD test data; (4) judge which of
 # the paper's claims hold on the DICE DenseNet-BC-100 checkpoints.
 #
 # **The claim** {cite}`nap2024`. For a channel $A_j$ (of $C$) of the map just before global
-# pooling, an in-distribution image is much more likely than an OOD image to make *a few* neurons
-# fire strongly. Two images can have the same channel mean (what global pooling keeps) while the
+# pooling, an {term}`in-distribution <In-distribution (ID)>` image is much more likely than an OOD image to make *a
+# few* neurons fire strongly. Two images can have the same channel mean (what global pooling keeps) while the
 # ID one has a far larger maximum. NAP scores this with a signal-to-noise ratio (Eq. 3, $\epsilon = 1$):
 #
 # $$S_{NAP}(x) = \frac{1}{C}\sum_{j=1}^{C}\left(\frac{\max(A_j)}{\mathrm{mean}(A_j) + \epsilon}\right)^2,$$
@@ -92,7 +92,7 @@ plots.activation_pair(imgs, maps, ["CIFAR-10 (ID)", "Textures (OOD)"], CH, nap_c
 # Each point is one image. If the prior holds, at a given mean the ID cloud (blue) reaches higher
 # maxima than the OOD cloud. We show channel 333 and eight other channels, and then count, over
 # all 342 channels, how often the per-channel ratio $\max/(\mathrm{mean}+1)$ separates ID from
-# OOD in the right direction (per-channel AUROC > 0.5).
+# OOD in the right direction (per-channel {term}`AUROC` > 0.5).
 
 # %%
 id_f, ood_f = c10.id_test, c10.features(OOD_FIG)
@@ -137,8 +137,8 @@ display(pd.DataFrame({t: {"channels": len(a), "share with AUROC > 50% (%)": 100 
 # %% [markdown]
 # ## Score distributions (Fig. 2)
 #
-# Energy, NAP and their combination NAP-E on CIFAR-10 vs Textures. For Fig. 2 we use the paper's
-# Table 8 weight for CIFAR-10 and Energy, w = 0.4; the tables below use the w our own search finds.
+# {term}`Energy <Energy score>`, NAP and their combination NAP-E on CIFAR-10 vs Textures. For Fig. 2 we use the
+# paper's Table 8 weight for CIFAR-10 and Energy, w = 0.4; the tables below use the w our own search finds.
 
 # %%
 fig2 = evaluate(c10, ["energy", "nap", "nap_e"], [OOD_FIG, "cifar100"], params={"nap_e": {"w": 0.4}})
@@ -155,8 +155,8 @@ display(Markdown("AUROC (%) on Textures / CIFAR-100: " + "; ".join(
 # %% [markdown]
 # ## Choosing w without OOD data (Sec. 4.2, Appendix H, Table 8)
 #
-# NAP picks w on *pseudo-OOD* data: ID images corrupted with the CIFAR-10-C families (App. H).
-# The paper does not say which ID images; the DICE checkpoints trained on every CIFAR train image,
+# NAP picks w on {term}`pseudo-OOD data <Pseudo-OOD data>`: ID images corrupted with the CIFAR-10-C
+# families (App. H). The paper does not say which ID images; the DICE checkpoints trained on every CIFAR train image,
 # so the run context takes the ID test set's 1,000-image validation split, which is never scored
 # (`context.pseudo_ood()`). It corrupts each image with a seeded random family and severity
 # (`ood_nb_utils.corruptions`: Gaussian, shot and impulse noise; defocus, glass, motion and zoom
@@ -171,7 +171,7 @@ display(Markdown("AUROC (%) on Textures / CIFAR-100: " + "; ".join(
 # state, and it pulls in OpenCV and scikit-image (about 100 MB). So the search uses 12 families.
 #
 # Eq. 4 needs a positive base score; energies here are positive, but KNN's score is a negative
-# distance and the paper does not say what to do. We pass every base except MSP through
+# distance and the paper does not say what to do. We pass every base except {term}`MSP` through
 # softplus, which is increasing, positive, and equal to the base up to $e^{-b}$ for large $b$
 # (`ood_nb_utils.scorers.nap`, tested to never produce NaN or inf), and we score with the
 # logarithm of Eq. 4, which ranks images identically.
@@ -227,7 +227,7 @@ display(Markdown("Best single layer by AUROC on the available paper sets: "
 # %% [markdown]
 # ## Every method vs its NAP variant (Tables 6 and 7)
 #
-# FPR@95 is **ID-positive**, as in the paper. Of its six sets only Textures (10 of 47 classes) is
+# {term}`FPR@95` is **ID-positive**, as in the paper. Of its six sets only Textures (10 of 47 classes) is
 # here, its paper value beside ours; the substitute columns are real images of other datasets.
 
 # %%
@@ -259,8 +259,8 @@ display(Markdown("With the paper's Table 8 weights instead of ours (scored split
 # %% [markdown]
 # ### Is each gain larger than its noise?
 #
-# Paired bootstrap over images (`evaluation.paired_gain`), 95% intervals of NAP-X minus X: an interval
-# that excludes 0 is a gain (or a loss) that resampling the test images does not explain.
+# Paired {term}`bootstrap <Bootstrap interval>` over images (`evaluation.paired_gain`), 95% intervals of NAP-X minus
+# X: an interval that excludes 0 is a gain (or a loss) that resampling the test images does not explain.
 
 # %%
 boot = nap_claims.bootstrap_gains(
@@ -272,7 +272,7 @@ display(boot.style.format(precision=2).hide(axis="index"))
 # ## Accuracy vs detection (Fig. 6)
 #
 # NAP leaves the classifier alone, so NAP-X classifies exactly like X; methods that reshape
-# activations (ReAct, ASH, DICE) classify with their shaped logits and can lose accuracy.
+# activations ({term}`ReAct`, ASH, DICE) classify with their shaped {term}`logits <Logits>` and can lose accuracy.
 
 # %%
 fig6 = nap_claims.accuracy_and_auroc(runs, contexts, [*BASES, "nap", *NAPS])

@@ -35,7 +35,7 @@
 # the smallest gradient of the predicted logit by $\varepsilon\,\mathrm{sign}(\nabla)$ (Eq. 4),
 # measure the shift of the top-$k_1$ activations, $Q = \sum_{j \in \mathrm{top}k_1(a)} |a^\varepsilon_j - a_j|$
 # (Eq. 6), add a correction $C_o = \sum_{j \in \mathrm{top}k_2(a)} \mathrm{ReLU}(a^\varepsilon_j)$
-# (Eq. 7): $Q' = \lambda Q + C_o$ (Eq. 8). With $F$ the eCDF of $Q'$ on $n_{val}$ ID samples,
+# (Eq. 7): $Q' = \lambda Q + C_o$ (Eq. 8). With $F$ the {term}`eCDF` of $Q'$ on $n_{val}$ ID samples,
 # $p = p_{min} + (1 - F(Q'))(p_{max} - p_{min})$ (Eq. 11): likely-ID samples get a high
 # percentile and thus a large $r$. AdaSCALE-A scores the energy of $W(a\,e^{r}) + b$, AdaSCALE-L
 # that of $z\, r^2$. Defaults: $o = 5\%$, $\varepsilon = 0.5$, $k_1 = 1\%$, $k_2 = 5\%$ of $D$, $\lambda = 10$.
@@ -45,7 +45,7 @@
 # paper tunes $p_{min}, p_{max}$ and $k_2$ per network (Tables 12-13: for DenseNet-101 $k_2$ is
 # 10-100%, not 5%), so we search them too (`tuning.tune` over `detectors.AdaScaleA.search_space`).
 #
-# **Convention.** The paper follows OpenOOD: FPR@95 is **OOD-positive** here. Its DenseNet-101 is
+# **Convention.** The paper follows OpenOOD: {term}`FPR@95` is **OOD-positive** here. Its DenseNet-101 is
 # OpenOOD's, trained three times; ours is the single DICE DenseNet-BC-100 checkpoint, so per-set
 # numbers are a loose check.
 
@@ -153,9 +153,9 @@ display(ratios.style.format(precision=2).hide(axis="index"))
 # ## Choosing hyperparameters on the validation split
 #
 # For each variant (A, L) and model, `tune` tries every $p_{min} \le p_{max}$ on a 10-point grid
-# from 50 to 95 and $k_2 \in \{5, 10, 50, 100\}\%$ ($k_1 = 1\%$, $\lambda = 10$), scored by AUROC of
-# the held-out ID half vs the TIN validation images. The diagonal $p_{min} = p_{max}$ *is* SCALE (A)
-# or LTS (L) at that percentile, so the same search also tunes SCALE and LTS.
+# from 50 to 95 and $k_2 \in \{5, 10, 50, 100\}\%$ ($k_1 = 1\%$, $\lambda = 10$), scored by {term}`AUROC` of
+# the {term}`held-out <Held-out images>` ID half vs the TIN validation images. The diagonal $p_{min} = p_{max}$ *is*
+# SCALE (A) or LTS (L) at that percentile, so the same search also tunes SCALE and LTS.
 
 # %%
 searches = {(ds, v): tune(det, None, (study[ds].val_id, study[ds].val_ood), constraint=det.constraint)
@@ -209,10 +209,11 @@ plt.show()
 # %% [markdown]
 # ## Main results (Table 5 style, with Tables 16-17's DenseNet-101 rows)
 #
-# Baselines at the registry's defaults (ReAct threshold 1.6, ASH-S p = 90, SCALE/LTS p = 85,
+# Baselines at the registry's defaults ({term}`ReAct` threshold 1.6, ASH-S p = 90, SCALE/LTS p = 85,
 # BFAct 1.6); SCALE and LTS also at the percentile the validation search picked on the diagonal.
 # ASH here is ASH-S. All on the same 300 images per set: the cached perturbed activations carry the
-# penultimate feature and logits, so feature-based detectors score them directly.
+# {term}`penultimate feature <Penultimate feature>` and {term}`logits <Logits>`, so feature-based detectors score them
+# directly.
 
 # %%
 main_scores, main_avg = ada_claims.main_results(study, tuned, best)

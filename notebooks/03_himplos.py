@@ -24,7 +24,7 @@
 # ```
 #
 # **Learning objectives.** (1) Read a class's importance of each feature off the classifier head
-# and mask the rest; (2) use the cosine similarity to a class prototype as an input-dependent
+# and mask the rest; (2) use the cosine similarity to a class {term}`prototype <Prototype>` as an input-dependent
 # temperature; (3) separate the contributions of three components with an ablation; (4) test a
 # difference between two detectors with a paired test over folds.
 #
@@ -40,8 +40,8 @@
 # 4. score with the energy $\log\sum_k \exp \hat f_k$ (Eq. 11).
 #
 # Defaults are the released ones for the CIFAR DenseNet: $p = 60\%$, $\lambda = 1.6$. The paper
-# counts FPR@95 as **OOD accepted at 95% ID recall** (ID-positive), like NAP and DICE; so do we
-# here. Its prototypes use all 50,000 train images; ours use the profile's stratified train subset.
+# counts {term}`FPR@95` as **OOD accepted at 95% ID recall** (ID-positive), like {term}`NAP` and DICE; so do we
+# here. Its prototypes use all 50,000 train images; ours use the {term}`profile <Profile>`'s stratified train subset.
 
 # %%
 # Outside this repository (Binder, Colab), install the book's package first.
@@ -171,7 +171,7 @@ plt.show()
 # DenseNet rows of Table I. ODIN needs a gradient per image, so it runs on 300 images per set
 # (chapter 0's cache); every other method on the profile's sets. Our Mahalanobis is OpenOOD's
 # penultimate-layer version, without the input pre-processing and layer ensemble of the original;
-# DICE+ReAct computes DICE's mask from the unclipped train means. BATS and LINe are not
+# DICE+{term}`ReAct` computes DICE's mask from the unclipped train means. BATS and LINe are not
 # implemented here (LINe needs Shapley values from training data).
 
 # %%
@@ -195,10 +195,10 @@ abl = table3.set_index(["ID", "ReAct", "FM", "LS"])
 # %% [markdown]
 # ## Table IV: HIMPLoS as a plug-in
 #
-# MSP, Energy and ODIN each plain, through ReAct-clipped logits, and through HIMPLoS logits. ODIN
-# variants run on 300 images of the ID set and of each far-OOD set (a gradient per image each); all
-# rows below are averaged over the far-OOD sets on those same 300-image subsets so that the
-# rows are comparable. Then logit smoothing alone on top of other shaping methods (Table IV's
+# {term}`MSP`, {term}`Energy <Energy score>` and ODIN each plain, through ReAct-clipped {term}`logits <Logits>`, and
+# through HIMPLoS logits. ODIN variants run on 300 images of the ID set and of each {term}`far-OOD <Far-OOD>` set (a
+# gradient per image each); all rows below are averaged over the far-OOD sets on those same 300-image subsets so that
+# the rows are comparable. Then logit smoothing alone on top of other shaping methods (Table IV's
 # LINe row: LINe is not implemented here, so we use DICE+ReAct, ASH-S and SCALE).
 
 # %%
@@ -250,7 +250,7 @@ sl = sens[sens.param == "lambda"].set_index(["ID", "value"])
 # ## Is HIMPLoS significantly better? Paired t-test over 10 folds (Sec. V-C)
 #
 # The paper trains 10 models (CIFAR) or splits the test data into 10 disjoint folds (ImageNet) and
-# compares AUROC with LINe by a paired t-test. We have one model per dataset, so we split the ID
+# compares {term}`AUROC` with LINe by a paired t-test. We have one model per dataset, so we split the ID
 # test set and every far-OOD set into 10 disjoint seeded folds, compute the mean far-OOD AUROC of
 # HIMPLoS and of the strongest baseline of Table I (by far-OOD AUROC, ODIN excluded because it
 # runs on a subset) on each fold, and test the paired differences.

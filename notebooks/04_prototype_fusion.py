@@ -20,22 +20,22 @@
 # - **Profile**: printed below. **Time**: about 1-2 minutes.
 # ```
 #
-# **Learning objectives.** (1) Build class prototypes at any layer and score an image by cosine
-# similarity; (2) compare a multi-layer score with the penultimate layer on far- and near-OOD sets;
+# **Learning objectives.** (1) Build class {term}`prototypes <Prototype>` at any layer and score an image by cosine
+# similarity; (2) compare a multi-layer score with the penultimate layer on far- and {term}`near-OOD <Near-OOD>` sets;
 # (3) measure how much calibration data prototypes need; (4) choose layers without OOD test data.
 #
 # **The claim** {cite}`gul2026prototype`. Penultimate-layer methods leave information on the table:
 # intermediate layers are "equally rich and discriminative". Global-average-pool and L2-normalise
 # several layers, average each class's normalised features into a (re-normalised) prototype, and
 # take per layer the largest cosine to any prototype; their mean is the ID affinity
-# (`detectors.PrototypeFusion`), 1 - affinity the OOD score. The abstract reports AUROC gains of up
-# to 4.41 points and FPR@95 reductions of up to 13.58 points over penultimate-layer methods.
+# (`detectors.PrototypeFusion`), 1 - affinity the OOD score. The abstract reports {term}`AUROC` gains of up
+# to 4.41 points and {term}`FPR@95` reductions of up to 13.58 points over penultimate-layer methods.
 #
 # **Which choice comes from where.** We have the abstract and figure captions only
 # (`../shared/papers/prototype_fusion_abstract.txt`). Fig. 1's caption gives the score; the released
 # code (as our issue summarises it) the taps: dense block 2's output (300-d), dense block 3's before
 # the final BN (342-d), the final BN+ReLU map (342-d), and 5,000 calibration images (here: the
-# profile's train subset); Figs. 2 and 4 the calibration fractions and weighting schemes. Ours:
+# {term}`profile <Profile>`'s train subset); Figs. 2 and 4 the calibration fractions and weighting schemes. Ours:
 # weights normalised to sum 1. A machine-written review beside the abstract has a *simulated* author
 # reply describing a maximum over layers; it contradicts Fig. 1's caption and is not the authors' text.
 #
@@ -121,7 +121,7 @@ display(Markdown(
 #
 # Prototype Fusion with the paper's three layers and uniform weights, the same kernel on the
 # penultimate layer alone, and baselines from chapters 0 and 1, all on the same cached
-# features. Averages: near-OOD (other CIFAR, TIN), far-OOD (MNIST, Textures; the others are not
+# features. Averages: near-OOD (other CIFAR, TIN), {term}`far-OOD <Far-OOD>` (MNIST, Textures; the others are not
 # available) and the substitutes on their own.
 
 # %%
@@ -232,9 +232,9 @@ display(cal_summary.round(2))
 # With every tap's pooled features cached, each of the $2^7 - 1 = 127$ non-empty subsets of
 # {conv1, block1, trans1, block2, trans2, block3, final} costs one fit of class means and one
 # scoring of cached features. Choosing the subset by its *test* AUROC would be cheating, so `tune`
-# ranks the subsets (`PrototypeFusion.search_space`) on held-out pseudo-OOD data (1,000 CIFAR train
-# images not in the calibration set, clean vs corrupted: the images chapter 1 used to choose NAP's
-# w); then we report the test averages of every subset.
+# ranks the subsets (`PrototypeFusion.search_space`) on {term}`pseudo-OOD data <Pseudo-OOD data>`: the
+# ID test set's 1,000-image validation split, never scored, clean vs corrupted (the images chapter 1
+# used to choose {term}`NAP`'s w); then we report the test averages of every subset.
 
 # %%
 searches = {ds: tune(detectors.PrototypeFusion(), None, ctx.pseudo_ood().validation, train=ctx.train, head=ctx.head)

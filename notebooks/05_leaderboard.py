@@ -26,16 +26,16 @@
 #
 # **Learning objectives.** (1) Read a leaderboard with its uncertainty: when are two methods
 # actually different? (2) See how the ranking depends on the benchmark (near vs far OOD,
-# CIFAR-10 vs CIFAR-100) and on the FPR@95 convention. (3) Weigh detection quality against
+# CIFAR-10 vs CIFAR-100) and on the {term}`FPR@95` convention. (3) Weigh detection quality against
 # what a method costs at test time.
 #
 # Each earlier chapter compares its paper's method with the baselines *that paper* chose, under
 # *that paper's* conventions. Here every registered method meets every other on the same cached
 # activations of the same images, plus combinations that none of the four papers tried:
 #
-# - **NAP+HIMPLoS**, **NAP+Prototype Fusion**: NAP's Eq. 4, $\log(\mathrm{softplus}(S_{base})^w
+# - **NAP+HIMPLoS**, **NAP+Prototype Fusion**: {term}`NAP`'s Eq. 4, $\log(\mathrm{softplus}(S_{base})^w
 #   \, S_{NAP}^{1-w})$, with the HIMPLoS energy or the Prototype Fusion affinity as the base; $w$ is
-#   searched on corrupted held-out ID images exactly as for NAP-X (chapter 1);
+#   searched on corrupted {term}`held-out <Held-out images>` ID images exactly as for NAP-X (chapter 1);
 # - **NAP+AdaSCALE-A**: the same with AdaSCALE-A (paper hyperparameters) as the base.
 
 # %%
@@ -95,7 +95,7 @@ display(catalogue.style.hide(axis="index"))
 # %% [markdown]
 # ## Scoring
 #
-# Feature-based methods score every image of the profile; network-based ones (ODIN and its
+# Feature-based methods score every image of the {term}`profile <Profile>`; network-based ones (ODIN and its
 # variants, AdaSCALE, NAP+AdaSCALE-A) score the profile's seeded subset of each set (its size is
 # printed below), the same images for all of them, so their intervals are wider.
 
@@ -129,10 +129,10 @@ board = pd.DataFrame(rows)
 # %% [markdown]
 # ## The leaderboard
 #
-# Mean AUROC over each group's sets with its 95% bootstrap interval (ID images resampled once per
-# draw, each OOD set separately), and FPR@95 under **both** conventions: *ID-positive* (OOD
+# Mean {term}`AUROC` over each group's sets with its 95% {term}`bootstrap <Bootstrap interval>` interval (ID images
+# resampled once per draw, each OOD set separately), and FPR@95 under **both** conventions: *ID-positive* (OOD
 # accepted when 95% of ID is accepted; DICE, NAP, HIMPLoS) and *OOD-positive* (ID rejected when
-# 95% of OOD is caught; OpenOOD, AdaSCALE, Prototype Fusion). Sorted by far-OOD AUROC.
+# 95% of OOD is caught; OpenOOD, AdaSCALE, Prototype Fusion). Sorted by {term}`far-OOD <Far-OOD>` AUROC.
 
 # %%
 for g in GROUPS:
