@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: book test pagetest chromium lint benchmark clean
+.PHONY: book test data pagetest chromium lint benchmark clean
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"Python 3.11 needed, found {sys.version}"'
@@ -21,6 +21,13 @@ test: $(VENV)/.installed
 
 book: $(VENV)/.installed
 	$(VENV)/bin/jupyter-book build . 2>&1 | tee _build_book.log; exit $${PIPESTATUS[0]}
+
+# Without the project's shared/ folder: download and convert every set and checkpoint that has an official
+# source (needs internet) into OOD_NB_DATA_DIR / OOD_NB_WEIGHTS_DIR (default ../shared/data, ../shared/weights).
+# Downloads are atomic, checked and retried; finished files are kept, so an interrupted run can simply be rerun.
+data: $(VENV)/.installed
+	$(PY) -m ood_nb_utils data prepare
+	$(PY) -m ood_nb_utils data status
 
 # Debian's chromium and chromium-driver, for the rendered-page checks (installed only when missing)
 chromium:

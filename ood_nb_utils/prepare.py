@@ -83,12 +83,66 @@ def stratified_subset(labels: np.ndarray, per_class: int, seed: int = 0) -> np.n
     return np.concatenate(picks)
 
 
-def _download(url: str, dest: Path) -> Path:
+class DownloadError(OSError):
+    """A download that failed every attempt (network error, truncated body or wrong checksum)."""
+
+
+def _fetch_once(url: str, part: Path, chunk: int, progress: bool, timeout: float) -> None:
+    """Stream ``url`` into ``part``; raise if the body is shorter than its Content-Length."""
+    from tqdm.auto import tqdm
+
+    with urllib.request.urlopen(url, timeout=timeout) as response, open(part, "wb") as out:  # noqa: S310
+        total = response.headers.get("Content-Length")
+        total = int(total) if total is not None else None
+        got = 0
+        with tqdm(total=total, unit="B", unit_scale=True, desc=part.name.removesuffix(".part"),
+                  disable=not progress) as bar:
+            while block := response.read(chunk):
+                out.write(block)
+                got += len(block)
+                bar.update(len(block))
+    if total is not None and got != total:
+        raise DownloadError(f"{url}: got {got} of {total} bytes (connection cut)")
+
+
+def download(url: str, dest: Path, *, sha256: str | None = None, retries: int = 3, backoff: float = 2.0,
+             progress: bool = True, chunk: int = 1 << 20, timeout: float = 60.0) -> Path:
+    """Download ``url`` to ``dest`` atomically: into ``dest.part``, checked (every byte of the Content-Length,
+    and ``sha256`` when known), then renamed, so an interrupted run never leaves a ``dest`` behind. An existing
+    ``dest`` is kept if it matches ``sha256`` (or no checksum is known) and fetched again otherwise. Each
+    failure is retried ``retries`` times with a growing pause; then :class:`DownloadError` says what failed."""
+    import time
+
     dest.parent.mkdir(parents=True, exist_ok=True)
-    if not dest.exists():
-        print(f"downloading {url} -> {dest}")
-        urllib.request.urlretrieve(url, dest)  # noqa: S310 (fixed, documented URLs)
-    return dest
+    if dest.exists():
+        if sha256 is None or _sha256(dest) == sha256:
+            return dest
+        print(f"{dest} does not match its checksum: fetching it again")
+        dest.unlink()
+    part = dest.with_name(dest.name + ".part")
+    errors = []
+    for attempt in range(1, retries + 1):
+        try:
+            _fetch_once(url, part, chunk, progress, timeout)
+            if sha256 is not None and (actual := _sha256(part)) != sha256:
+                raise DownloadError(f"{url}: sha256 {actual[:16]}..., expected {sha256[:16]}...")
+            os.replace(part, dest)
+            return dest
+        except (OSError, ValueError) as err:  # URLError, IncompleteRead, timeouts, DownloadError
+            errors.append(f"attempt {attempt}: {err}")
+            part.unlink(missing_ok=True)
+            if attempt < retries:
+                time.sleep(backoff * attempt)
+    raise DownloadError(f"could not download {url} to {dest} ({'; '.join(errors)}); check the connection and run "
+                        "`python -m ood_nb_utils data prepare` again (finished files are kept)")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _extract(archive: Path, into: Path) -> Path:
@@ -135,7 +189,7 @@ def _torchvision_set(name: str, raw: Path) -> tuple[np.ndarray, np.ndarray]:
 
 def _archive_set(name: str, raw: Path) -> tuple[np.ndarray, np.ndarray]:
     url = ARCHIVES[name]
-    archive = _download(url, raw / Path(url.split("?")[0]).name)
+    archive = download(url, raw / Path(url.split("?")[0]).name)  # no published checksum: size-checked
     root = _extract(archive, raw / name)
     if name == "tin":
         return images_from_folder(next(root.rglob("test")))
@@ -155,11 +209,13 @@ def prepare(names: list[str] | None = None, raw_dir: Path | None = None,
     """Download and convert ``names`` (default: every set with an official source, and the weights)."""
     names = names or [*OUTPUT_FILES, "weights"]
     raw = raw_dir or data_dir() / "raw"
+    log(f"writing the sets to {data_dir()} (OOD_NB_DATA_DIR) and the checkpoints to {weights_dir()} "
+        f"(OOD_NB_WEIGHTS_DIR); downloads go to {raw}")
     for name in names:
         if name == "weights":
             from .models import CHECKPOINTS
             for ck in CHECKPOINTS.values():
-                _download(ck.url, weights_dir() / ck.filename)
+                download(ck.url, weights_dir() / ck.filename, sha256=ck.sha256)
             log("weights: done (checked by sha256 when loaded)")
             continue
         if name not in OUTPUT_FILES:

@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 from PIL import Image
 
 from ood_nb_utils import data
@@ -37,3 +38,68 @@ def test_stratified_subset_rule():
     idx = stratified_subset(labels, per_class=3)
     assert len(idx) == 12 and np.bincount(labels[idx]).tolist() == [3, 3, 3, 3]
     assert np.array_equal(idx, stratified_subset(labels, per_class=3))
+
+
+@pytest.fixture
+def file_server():
+    """A local HTTP server for one payload; ``state["cut"]`` = how many of the next responses to cut short."""
+    import hashlib
+    import http.server
+    import threading
+
+    payload = np.random.default_rng(0).bytes(300_000)
+    state = {"cut": 0, "requests": 0, "payload": payload, "sha256": hashlib.sha256(payload).hexdigest()}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (http.server's name)
+            state["requests"] += 1
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            if state["cut"] > 0:  # promise every byte, send a third, hang up: an interrupted download
+                state["cut"] -= 1
+                self.wfile.write(payload[: len(payload) // 3])
+                self.wfile.flush()
+                self.connection.shutdown(2)
+                return
+            self.wfile.write(payload)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    state["url"] = f"http://127.0.0.1:{server.server_address[1]}/file.bin"
+    yield state
+    server.shutdown()
+
+
+def test_download_is_atomic_verified_and_retried(tmp_path, file_server):
+    from ood_nb_utils.prepare import download
+
+    dest = tmp_path / "weights.bin"
+    file_server["cut"] = 1  # the first attempt is cut off: retried, and no partial file is ever `dest`
+    assert download(file_server["url"], dest, sha256=file_server["sha256"], backoff=0, progress=False) == dest
+    assert dest.read_bytes() == file_server["payload"] and file_server["requests"] == 2
+    assert not dest.with_name("weights.bin.part").exists()
+    # a finished, intact file is not fetched again
+    download(file_server["url"], dest, sha256=file_server["sha256"], backoff=0, progress=False)
+    assert file_server["requests"] == 2
+
+
+def test_download_never_leaves_a_truncated_or_wrong_file(tmp_path, file_server):
+    from ood_nb_utils.prepare import DownloadError, download
+
+    dest = tmp_path / "archive.tar.gz"
+    file_server["cut"] = 5  # every attempt cut off
+    with pytest.raises(DownloadError, match="got 100000 of 300000 bytes"):
+        download(file_server["url"], dest, retries=3, backoff=0, progress=False)
+    assert not dest.exists() and not dest.with_name("archive.tar.gz.part").exists()
+    # a truncated file left by an older, non-atomic run fails its checksum and is fetched again
+    dest.write_bytes(file_server["payload"][:1000])
+    file_server["cut"] = 0
+    download(file_server["url"], dest, sha256=file_server["sha256"], backoff=0, progress=False)
+    assert dest.read_bytes() == file_server["payload"]
+    with pytest.raises(DownloadError, match="sha256"):  # the right size but not the expected file
+        download(file_server["url"], tmp_path / "other.bin", sha256="0" * 64, retries=2, backoff=0, progress=False)
+    assert not (tmp_path / "other.bin").exists()
