@@ -10,6 +10,9 @@ variable               meaning                                     default
 ``OOD_NB_WEIGHTS_DIR`` folder with the DenseNet checkpoints        ``<repo>/../shared/weights``
 ``OOD_NB_CACHE_DIR``   on-disk activation cache                    ``<repo>/.cache/ood_nb``
 ``OOD_NB_PROFILE``     ``default`` (fits CI) or ``full``           ``default``
+``OOD_NB_BACKEND``     forward path of feature extraction          ``openvino`` if installed,
+                       (``eager``, ``openvino``, ``compile``;      else ``eager``
+                       see :mod:`ood_nb_utils.backends`)
 =====================  ==========================================  =============================
 """
 

@@ -189,14 +189,13 @@ def reduce_taps(adapter: ModelAdapter, taps: dict[str, torch.Tensor]) -> dict[st
     return out
 
 
-def _run_network(adapter: ModelAdapter, pixels, desc: str, progress: bool) -> dict[str, np.ndarray]:
+def _run_network(adapter: ModelAdapter, pixels, desc: str, progress: bool, backend) -> dict[str, np.ndarray]:
     chunks: dict[str, list[torch.Tensor]] = {}
-    bar = tqdm(total=len(pixels), desc=desc, unit="img", disable=not progress, mininterval=20)
-    with torch.inference_mode():
-        for batch in batches(adapter, pixels):
-            for name, value in reduce_taps(adapter, adapter.forward_taps(batch)).items():
-                chunks.setdefault(name, []).append(value.float())
-            bar.update(len(batch))
+    bar = tqdm(total=len(pixels), desc=f"{desc} [{backend.name}]", unit="img", disable=not progress, mininterval=20)
+    for batch in batches(adapter, pixels):
+        for name, value in backend.run(batch).items():
+            chunks.setdefault(name, []).append(value)
+        bar.update(len(batch))
     bar.close()
     return {name: torch.cat(parts).numpy() for name, parts in chunks.items()}
 
@@ -218,12 +217,17 @@ def extract(adapter: ModelAdapter, images, labels=None, *, progress: bool = True
     if not isinstance(adapter, ModelAdapter):
         raise TypeError(f"extract's first argument is a ModelAdapter (see ModelAdapter.from_module or "
                         f"models.load_model), got {type(adapter).__name__}")
+    from .backends import backend_for
+
     inputs = as_inputs(images, labels)
+    backend = backend_for(adapter)
+    # the backend enters the key unless it is eager, so eager caches keep their keys (see ood_nb_utils.backends)
     parts = cache_parts(adapter, inputs.identity, taps=list(adapter.taps), reductions=["mean", "max"],
-                        normalised_by_caller=inputs.normalised, version=FEATURE_VERSION)
+                        normalised_by_caller=inputs.normalised, version=FEATURE_VERSION,
+                        **({} if backend.key == "eager" else {"backend": backend.key}))
 
     def compute() -> dict[str, np.ndarray]:
-        arrays = _run_network(adapter, inputs.pixels, f"{adapter.name} | {inputs.name}", progress)
+        arrays = _run_network(adapter, inputs.pixels, f"{adapter.name} | {inputs.name}", progress, backend)
         arrays["labels"], arrays["indices"] = inputs.labels, inputs.indices
         return arrays
 

@@ -1,0 +1,153 @@
+"""Forward paths for feature extraction: the same reduced taps from eager PyTorch, ``torch.compile`` or OpenVINO.
+
+:func:`~ood_nb_utils.features.extract` stores, per image, the logits, the penultimate feature and each spatial
+tap's channel mean and max (:func:`~ood_nb_utils.features.reduce_taps`). A backend computes exactly those
+arrays for a batch of normalised images:
+
+========== ============================================================== ==================================
+name       what runs                                                      chosen by default
+========== ============================================================== ==================================
+``eager``  the adapter's PyTorch forward (the reference)                  when OpenVINO is not installed
+``openvino`` the same graph converted by OpenVINO, f32 inference precision when ``openvino`` is importable
+``compile`` ``torch.compile`` of the same graph                          only when asked for
+========== ============================================================== ==================================
+
+``OOD_NB_BACKEND`` (``eager``, ``openvino`` or ``compile``) overrides the default. Every backend must agree
+with eager within :data:`TOLERANCE` on every stored array (``tests/test_backends.py`` checks it on real
+images); bf16 is not offered because it moves logits by up to 0.35 on this network.
+
+**Cache rule.** The on-disk cache key holds the backend's :attr:`Backend.key` (``eager`` or
+``openvino-f32``/``compile``): the stored numbers differ between backends in the last digits, so a cache
+filled by one backend is never read as another's. The gradient passes (ODIN, AdaSCALE's perturbation) always
+run eagerly and their keys do not change.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+from torch import nn
+
+if TYPE_CHECKING:
+    from .models.adapter import ModelAdapter
+
+TOLERANCE = 1e-4  # max |backend - eager| on every stored array (absolute)
+BACKENDS = ("eager", "openvino", "compile")
+
+
+def openvino_available() -> bool:
+    """Whether the ``openvino`` package can be imported."""
+    try:
+        import openvino  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def default_backend() -> str:
+    """``OOD_NB_BACKEND`` when set, else ``openvino`` when installed, else ``eager``."""
+    name = os.environ.get("OOD_NB_BACKEND")
+    if name:
+        if name not in BACKENDS:
+            raise ValueError(f"OOD_NB_BACKEND={name!r} is not a backend; choose one of {BACKENDS}")
+        if name == "openvino" and not openvino_available():
+            raise ValueError("OOD_NB_BACKEND=openvino but the openvino package is not installed "
+                             "(pip install openvino), or set OOD_NB_BACKEND=eager")
+        return name
+    return "openvino" if openvino_available() else "eager"
+
+
+class ReducedTaps(nn.Module):
+    """The adapter's forward followed by the reduction the cache stores, as one module with tensor outputs in
+    :attr:`names` order (what ``torch.compile`` and OpenVINO take)."""
+
+    def __init__(self, adapter: ModelAdapter) -> None:
+        super().__init__()
+        from .features import reduce_taps
+
+        self.adapter, self._reduce = adapter, reduce_taps
+        self.net = adapter.net  # registered, so .eval() and parameters are the network's
+        self.names = ["logits", "penultimate", *(f"{t}.{s}" for t in adapter.spatial_taps for s in ("mean", "max"))]
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        out = self._reduce(self.adapter, self.adapter.forward_taps(x))
+        return tuple(out[n] for n in self.names)
+
+
+@dataclass
+class Backend:
+    """A forward path: ``run(batch)`` -> the stored arrays of a normalised batch (float32 tensors)."""
+
+    name: str
+    key: str
+    run: Callable[[torch.Tensor], dict[str, torch.Tensor]]
+
+
+def _eager(adapter: ModelAdapter) -> Backend:
+    from .features import reduce_taps
+
+    def run(x: torch.Tensor) -> dict[str, torch.Tensor]:
+        with torch.inference_mode():
+            return {k: v.float() for k, v in reduce_taps(adapter, adapter.forward_taps(x)).items()}
+
+    return Backend("eager", "eager", run)
+
+
+def _compiled(adapter: ModelAdapter) -> Backend:
+    module = ReducedTaps(adapter).eval()
+    compiled = torch.compile(module, dynamic=True)
+
+    def run(x: torch.Tensor) -> dict[str, torch.Tensor]:
+        with torch.no_grad():
+            return {n: v.float() for n, v in zip(module.names, compiled(x), strict=True)}
+
+    return Backend("compile", "compile", run)
+
+
+def _openvino(adapter: ModelAdapter, image_shape: tuple[int, int, int] = (3, 32, 32)) -> Backend:
+    import openvino as ov
+
+    module = ReducedTaps(adapter).eval()
+    example = torch.zeros(2, *image_shape)
+    with torch.no_grad(), warnings.catch_warnings():
+        # OpenVINO traces with torch.jit, which torch 2.14 marks deprecated: not the reader's concern
+        warnings.filterwarnings("ignore", category=FutureWarning, module=r"torch\.jit")
+        model = ov.convert_model(module, example_input=example, input=[ov.PartialShape([-1, *image_shape])])
+    core = ov.Core()
+    threads = torch.get_num_threads()
+    compiled = core.compile_model(model, "CPU", {"INFERENCE_PRECISION_HINT": "f32", "INFERENCE_NUM_THREADS": threads})
+    request = compiled.create_infer_request()
+
+    def run(x: torch.Tensor) -> dict[str, torch.Tensor]:
+        result = request.infer([np.ascontiguousarray(x.detach().float().numpy())])
+        return {n: torch.from_numpy(np.array(result[compiled.output(i)], dtype=np.float32))
+                for i, n in enumerate(module.names)}
+
+    return Backend("openvino", "openvino-f32", run)
+
+
+_MADE: dict[tuple[str, str], Backend] = {}
+
+
+def backend_for(adapter: ModelAdapter, name: str | None = None) -> Backend:
+    """The ``name`` backend (default :func:`default_backend`) of ``adapter``, built once per process."""
+    name = default_backend() if name is None else name
+    if name not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {name!r}")
+    key = (adapter.fingerprint, name)
+    if key not in _MADE:
+        try:
+            _MADE[key] = {"eager": _eager, "compile": _compiled, "openvino": _openvino}[name](adapter)
+        except Exception as err:  # a network the converter cannot take: say so and stay correct
+            if name == "eager" or os.environ.get("OOD_NB_BACKEND") == name:
+                raise
+            warnings.warn(f"the {name} backend could not take {adapter.name} ({type(err).__name__}: {err}); "
+                          "extracting with eager PyTorch instead", stacklevel=2)
+            _MADE[key] = _eager(adapter)
+    return _MADE[key]

@@ -1,0 +1,60 @@
+"""The faster forward paths (ood_nb_utils.backends) against the eager reference, and the cache rule."""
+
+from __future__ import annotations
+
+import pytest
+
+from ood_nb_utils import backends, cache
+from ood_nb_utils.data import load
+from ood_nb_utils.features import batches, extract
+from ood_nb_utils.models import load_model
+
+from .conftest import requires
+
+C10 = "densenet100-cifar10"
+needs_openvino = pytest.mark.skipif(not backends.openvino_available(), reason="openvino is not installed")
+
+
+@needs_openvino
+@requires("cifar10", model=C10)
+def test_openvino_matches_eager_on_every_stored_array():
+    adapter = load_model(C10)
+    images = load("cifar10", n=96, seed=3).images
+    eager, fast = backends.backend_for(adapter, "eager"), backends.backend_for(adapter, "openvino")
+    worst = {}
+    for batch in batches(adapter, images, batch_size=40):  # batch sizes 40, 40, 16: the dynamic batch dimension
+        ref, out = eager.run(batch), fast.run(batch)
+        assert set(out) == set(ref) and all(out[k].shape == ref[k].shape for k in ref)
+        for k in ref:
+            worst[k] = max(worst.get(k, 0.0), float((out[k] - ref[k]).abs().max()))
+    assert max(worst.values()) <= backends.TOLERANCE, worst
+
+
+@needs_openvino
+@requires("cifar10", model=C10)
+def test_the_cache_never_reads_one_backend_as_another(tmp_path, monkeypatch):
+    monkeypatch.setenv("OOD_NB_CACHE_DIR", str(tmp_path))
+    adapter, images = load_model(C10), load("cifar10", n=24, seed=5)
+    before = cache.STATS.misses
+    monkeypatch.setenv("OOD_NB_BACKEND", "openvino")
+    fast = extract(adapter, images, progress=False)
+    monkeypatch.setenv("OOD_NB_BACKEND", "eager")
+    ref = extract(adapter, images, progress=False)
+    assert cache.STATS.misses - before == 2  # two keys: the eager cache is not the OpenVINO one
+    hits = cache.STATS.hits
+    monkeypatch.setenv("OOD_NB_BACKEND", "openvino")
+    again = extract(adapter, images, progress=False)
+    assert cache.STATS.hits == hits + 1 and (again.logits == fast.logits).all()
+    for k in ref.arrays:
+        if k not in ("labels", "indices"):
+            assert abs(fast.arrays[k] - ref.arrays[k]).max() <= backends.TOLERANCE, k
+
+
+def test_default_backend_follows_the_environment(monkeypatch):
+    monkeypatch.delenv("OOD_NB_BACKEND", raising=False)
+    assert backends.default_backend() == ("openvino" if backends.openvino_available() else "eager")
+    monkeypatch.setenv("OOD_NB_BACKEND", "eager")
+    assert backends.default_backend() == "eager"
+    monkeypatch.setenv("OOD_NB_BACKEND", "bf16")
+    with pytest.raises(ValueError, match="not a backend"):
+        backends.default_backend()
