@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: book test data pagetest chromium lint benchmark clean
+.PHONY: book book-fresh test data pagetest chromium lint benchmark clean
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"Python 3.11 needed, found {sys.version}"'
@@ -21,6 +21,11 @@ test: $(VENV)/.installed
 
 book: $(VENV)/.installed
 	$(VENV)/bin/jupyter-book build . 2>&1 | tee _build_book.log; exit $${PIPESTATUS[0]}
+
+# Every page from scratch (Sphinx's incremental state removed; the activation cache is kept)
+book-fresh: $(VENV)/.installed
+	rm -rf _build/.doctrees _build/html _build/jupyter_execute
+	$(MAKE) book
 
 # Without the project's shared/ folder: download and convert every set and checkpoint that has an official
 # source (needs internet) into OOD_NB_DATA_DIR / OOD_NB_WEIGHTS_DIR (default ../shared/data, ../shared/weights).

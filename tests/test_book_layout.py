@@ -81,3 +81,25 @@ def test_failing_cells_fail_the_build():
     sphinx = config["sphinx"]["config"]
     assert sphinx["nb_execution_raise_on_error"] is True
     assert sphinx["nb_custom_formats"][".py"][1] == {"fmt": "py:percent"}
+
+
+def test_incremental_builds_re_execute_the_summary_and_follow_the_package():
+    """Issue 15: a re-executed chapter drags the summary page (which reads its scorecard) along, and every
+    executed page depends on the package's files (ood_nb_utils.sphinx_rebuild)."""
+    from types import SimpleNamespace
+
+    from ood_nb_utils import sphinx_rebuild as ext
+
+    env = SimpleNamespace(found_docs={"book/intro", "notebooks/01_nap", ext.SUMMARY})
+    assert ext.summary_follows_chapters(None, env, set(), {"notebooks/01_nap"}, set()) == [ext.SUMMARY]
+    assert ext.summary_follows_chapters(None, env, set(), {"book/intro"}, set()) == []  # not an executed page
+    assert ext.summary_follows_chapters(None, env, set(), set(), set()) == []  # nothing changed
+    assert ext.summary_follows_chapters(None, env, set(), {ext.SUMMARY}, set()) == []  # already re-read
+    noted = []
+    app = SimpleNamespace(env=SimpleNamespace(note_dependency=noted.append))
+    ext.note_package_dependencies(app, "notebooks/02_adascale", [""])
+    assert any(p.endswith("ood_nb_utils/context.py") for p in noted) and len(noted) == len(ext.package_files())
+    ext.note_package_dependencies(app, "book/glossary", [""])
+    assert len(noted) == len(ext.package_files())  # pages that run no code do not depend on the package
+    config = (ROOT / "_config.yml").read_text()
+    assert "ood_nb_utils.sphinx_rebuild" in config
