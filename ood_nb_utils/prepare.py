@@ -89,7 +89,7 @@ class DownloadError(OSError):
 
 def _fetch_once(url: str, part: Path, chunk: int, progress: bool, timeout: float) -> None:
     """Stream ``url`` into ``part``; raise if the body is shorter than its Content-Length."""
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     with urllib.request.urlopen(url, timeout=timeout) as response, open(part, "wb") as out:  # noqa: S310
         total = response.headers.get("Content-Length")
