@@ -16,9 +16,10 @@ name       what runs                                                      chosen
 with eager within :data:`TOLERANCE` on every stored array (``tests/test_backends.py`` checks it on real
 images); bf16 is not offered because it moves logits by up to 0.35 on this network.
 
-**Cache rule.** The on-disk cache key holds the backend's :attr:`Backend.key` (``eager`` or
-``openvino-f32``/``compile``): the stored numbers differ between backends in the last digits, so a cache
-filled by one backend is never read as another's. The gradient passes (ODIN, AdaSCALE's perturbation) always
+**Cache rule.** A non-eager backend adds its :attr:`Backend.key` (``openvino-f32``, ``compile``) to the
+on-disk cache key, and eager adds nothing, so caches filled before backends existed keep their keys: the
+stored numbers differ between backends in the last digits, so a cache filled by one backend is never read as
+another's. The gradient passes (ODIN, AdaSCALE's perturbation) always
 run eagerly and their keys do not change.
 """
 

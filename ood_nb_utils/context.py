@@ -144,13 +144,13 @@ class RunContext:
         """Cached features of the profile's subset of ``dataset`` (of the ID test set: the scored images)."""
         key = ("features", dataset)
         if key not in self._memo:
-            images = self.images(dataset)
-            if self._split(dataset) is not None and self.size(dataset) is None:  # rows of the whole set's cache
+            split = self._split(dataset)
+            if split is not None and self.size(dataset) is None:  # every scored row: rows of the whole set's cache
                 whole = self.whole_features(dataset)
-                rows = np.flatnonzero(np.isin(whole.arrays["indices"], images.indices))
+                rows = np.flatnonzero(np.isin(whole.arrays["indices"], split[2]))
                 self._memo[key] = whole.subset(rows, name=dataset)
             else:
-                self._memo[key] = extract(self.adapter, images, progress=self.progress)
+                self._memo[key] = extract(self.adapter, self.images(dataset), progress=self.progress)
         return self._memo[key]
 
     def whole_features(self, dataset: str) -> Features:
@@ -207,12 +207,11 @@ class RunContext:
                              f"lower n or build the context with validation_n >= {n}")
         return load(self.id_dataset, indices=validation[subset_indices(labels[validation], n, seed)])
 
-    def heldout_sizes(self, source: str | None = None) -> dict[str, int]:
+    def heldout_sizes(self) -> dict[str, int]:
         """What held-out images came out of, for a method's ``fit_info_.sizes``."""
-        source = self.heldout_from if source is None else source
         if self.heldout is not None:
             return {}
-        if source == "train":
+        if self.heldout_from == "train":
             return {"train (held out from)": len(self.train)}
         return {"ID test validation split (never scored)": self.validation_n}
 

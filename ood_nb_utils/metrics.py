@@ -54,6 +54,11 @@ def auroc(id_scores, ood_scores) -> float:
     return float(np.trapezoid(tpr, fpr))
 
 
+def fpr95_id_positive(id_scores, ood_scores) -> float:
+    """:func:`fpr_at_95_tpr` with ``positive="id"``, as a two-argument metric (for paired bootstraps)."""
+    return fpr_at_95_tpr(id_scores, ood_scores, positive="id")
+
+
 def fpr_at_95_tpr(id_scores, ood_scores, *, positive: Convention, recall: float = 0.95) -> float:
     """False-positive rate when the positive class is recalled at ``recall`` (see module docstring).
 

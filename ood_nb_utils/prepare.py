@@ -24,6 +24,7 @@ import numpy as np
 from PIL import Image
 
 from .config import data_dir, weights_dir
+from .data import sha256_of
 
 ARCHIVES = {
     "tin": "http://cs231n.stanford.edu/tiny-imagenet-200.zip",
@@ -115,7 +116,7 @@ def download(url: str, dest: Path, *, sha256: str | None = None, retries: int = 
 
     dest.parent.mkdir(parents=True, exist_ok=True)
     if dest.exists():
-        if sha256 is None or _sha256(dest) == sha256:
+        if sha256 is None or sha256_of(dest) == sha256:
             return dest
         print(f"{dest} does not match its checksum: fetching it again")
         dest.unlink()
@@ -124,7 +125,7 @@ def download(url: str, dest: Path, *, sha256: str | None = None, retries: int = 
     for attempt in range(1, retries + 1):
         try:
             _fetch_once(url, part, chunk, progress, timeout)
-            if sha256 is not None and (actual := _sha256(part)) != sha256:
+            if sha256 is not None and (actual := sha256_of(part)) != sha256:
                 raise DownloadError(f"{url}: sha256 {actual[:16]}..., expected {sha256[:16]}...")
             os.replace(part, dest)
             return dest
@@ -135,14 +136,6 @@ def download(url: str, dest: Path, *, sha256: str | None = None, retries: int = 
                 time.sleep(backoff * attempt)
     raise DownloadError(f"could not download {url} to {dest} ({'; '.join(errors)}); check the connection and run "
                         "`python -m ood_nb_utils data prepare` again (finished files are kept)")
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _extract(archive: Path, into: Path) -> Path:

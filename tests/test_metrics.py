@@ -137,3 +137,10 @@ def test_worked_example_of_the_conventions_page():
     assert metrics.fpr_at_95_tpr(id_s, ood_s, positive="id") == pytest.approx(0.5)
     assert metrics.fpr_at_95_tpr(id_s, ood_s, positive="ood") == pytest.approx(0.4)
     assert metrics.auroc(id_s, ood_s) == pytest.approx(0.91)
+
+
+def test_fpr95_id_positive_is_the_id_positive_convention():
+    rng = np.random.default_rng(4)
+    id_s, ood_s = rng.normal(1, 1, 300), rng.normal(0, 1, 200)
+    assert metrics.fpr95_id_positive(id_s, ood_s) == metrics.fpr_at_95_tpr(id_s, ood_s, positive="id")
+    assert metrics.fpr95_id_positive(id_s, ood_s) != metrics.fpr_at_95_tpr(id_s, ood_s, positive="ood")

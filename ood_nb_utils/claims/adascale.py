@@ -345,16 +345,16 @@ def scorecard(profile: str, studies: Mapping[str, Study], *, best: Mapping, best
                                     f"(SCALE p = {fixed[0]:g}; AdaSCALE-A p_min {adaptive[0]:g}, "
                                     f"p_max {adaptive[1]:g}, k2 {adaptive[2]:g}%), AUROC compared on the other half")
         for v, base in [("A", "scale"), ("L", "lts")]:
-            base_title, base_row = get_class(base).title, tuned_title(base, best[(ds, v.lower())])
             c = best[(ds, v.lower())]
-            fixed = (f"; the validation search chose p_min = p_max = {c['p_min']:g}, so AdaSCALE-{v} is "
-                     f"{base_title} at that percentile here" if c["p_min"] == c["p_max"] else "")
+            base_title, base_row = get_class(base).title, tuned_title(base, c)
+            same = (f"; the validation search chose p_min = p_max = {c['p_min']:g}, so AdaSCALE-{v} is "
+                    f"{base_title} at that percentile here" if c["p_min"] == c["p_max"] else "")
             for group in ("near", "far"):
                 card.add_directional(f"AdaSCALE-{v} beats {base_title} in {group}-OOD AUROC, {ds}", "Tables 16-17",
                                      paired_gain(main_scores[ds][f"AdaSCALE-{v}"], main_scores[ds][base_row], ds,
-                                                 st.groups[group], n_boot=500),
+                                                 st.groups[group], n_boot=n_boot),
                                      reason=f"{base_title} at the percentile tuned on the same split; AUROC of the "
-                                            f"{group}-OOD sets pooled, 300 images per set{fixed}")
+                                            f"{group}-OOD sets pooled, 300 images per set{same}")
         for key, title in [("adascale_a", "AdaSCALE-A"), ("adascale_l", "AdaSCALE-L")]:
             for table, sets, paper in [("Table 16", ADASCALE_FAR_SETS, ADASCALE_TABLE16_FAR[ds][key]),
                                        ("Table 17", st.groups["near"], ADASCALE_TABLE17_NEAR[ds][key])]:

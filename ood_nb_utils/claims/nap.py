@@ -102,7 +102,7 @@ def w_search_diagnosis(run: Evaluation, context: RunContext, method: str, ood: s
                      "which": ", ".join(label for label, v in [("searched", det.w_), ("paper", paper_w)] if v == w),
                      "pseudo-OOD AUROC (objective)": 100 * metrics.auroc(d.score(clean), d.score(corrupted)),
                      f"{ood} AUROC": 100 * metrics.auroc(id_s, ood_s),
-                     f"{ood} FPR@95": 100 * metrics.fpr_at_95_tpr(id_s, ood_s, positive="id")})
+                     f"{ood} FPR@95": 100 * metrics.fpr95_id_positive(id_s, ood_s)})
     return pd.DataFrame(rows)
 
 
@@ -203,7 +203,7 @@ def bootstrap_gains(runs: Mapping[str, Evaluation], cases: Sequence[tuple[str, s
                     pairs: Sequence[tuple[str, str]], *, n_boot: int = 200) -> pd.DataFrame:
     """Paired-bootstrap 95% intervals (points) of NAP-X minus X in AUROC and FPR@95 (ID-positive), for each
     (ID, OOD) case and (base, NAP-X) pair."""
-    fns = [("AUROC", metrics.auroc), ("FPR@95", _fpr_id)]
+    fns = [("AUROC", metrics.auroc), ("FPR@95", metrics.fpr95_id_positive)]
     rows = []
     for ds, d in cases:
         run = runs[ds]
@@ -219,8 +219,6 @@ def bootstrap_gains(runs: Mapping[str, Evaluation], cases: Sequence[tuple[str, s
     return pd.DataFrame(rows)
 
 
-def _fpr_id(id_scores, ood_scores) -> float:
-    return metrics.fpr_at_95_tpr(id_scores, ood_scores, positive="id")
 
 
 SUSPECT_RATIO, SWAP_TOLERANCE = 10.0, 10.0  # see suspect_textures
@@ -260,8 +258,9 @@ def scorecard(profile: str, runs: Mapping[str, Evaluation], *, table9: pd.DataFr
     for m, base in [("nap_e", "energy"), ("nap_r", "react"), ("nap_a", "ash_s")]:
         card.add_directional(f"{title[m]} lowers {title[base]}'s FPR@95 (ID-positive) on CIFAR-10 vs CIFAR-100 "
                              f"(paper: by {NAP_TABLE9[base][0] - NAP_TABLE9[m][0]:.2f} pts)", "Table 9",
-                             paired_gain(c10.scores[base], c10.scores[m], "cifar10", "cifar100", metric=_fpr_id,
-                                         n_boot=n_boot), reason="complete test sets; difference FPR(base) - FPR(NAP-X)")
+                             paired_gain(c10.scores[base], c10.scores[m], "cifar10", "cifar100",
+                                         metric=metrics.fpr95_id_positive, n_boot=n_boot),
+                             reason="complete test sets; difference FPR(base) - FPR(NAP-X)")
     sets_here = [d for d in PAPER_SETS if data.is_available(d)]
     suspect = suspect_textures(tables67).set_index(["ID", "key"])
     for ds, run in runs.items():
@@ -279,7 +278,8 @@ def scorecard(profile: str, runs: Mapping[str, Evaluation], *, table9: pd.DataFr
             for d in sets_here:
                 card.add_directional(f"{title[n]} lowers {title[b]}'s FPR@95 (ID-positive) on "
                                      f"{data.DATASETS[d].title}, {ds}", f"Table {6 if ds == 'cifar10' else 7}",
-                                     paired_gain(run.scores[b], run.scores[n], ds, d, metric=_fpr_id, n_boot=n_boot),
+                                     paired_gain(run.scores[b], run.scores[n], ds, d,
+                                                 metric=metrics.fpr95_id_positive, n_boot=n_boot),
                                      reason="difference FPR(base) - FPR(NAP-X)"
                                      + ("; 10 of 47 DTD classes" if d == "textures" else "")
                                      + (f"; our w search chose w = 1, so {title[n]} is {title[b]} itself"
