@@ -69,7 +69,7 @@ def _check_data(model: str, ood: list[str] | None) -> None:
 
 def _evaluate(args: argparse.Namespace) -> int:
     from .config import PROFILES, current_profile
-    from .context import RunContext
+    from .context import HELDOUT_N, RunContext
     from .evaluation import evaluate
     from .registry import create
     from .tuning import tune_on_heldout
@@ -87,14 +87,18 @@ def _evaluate(args: argparse.Namespace) -> int:
     split = args.validation_split
     if split < 0:
         raise ValueError(f"--validation-split must be >= 0, got {split}")
+    if args.tune_n is not None and args.tune_n < 2:
+        raise ValueError(f"--tune-n must be at least 2 (held-out images, and as many corrupted copies), got "
+                         f"{args.tune_n}")
     _check_data(args.model, ood)  # every requested set present and intact, before any work
     context = RunContext.for_model(args.model, profile, progress=not args.json, validation_n=split,
                                    heldout_from="test" if split else "train")
     searches = {}
     for m in tuned:
-        result = tune_on_heldout(detectors[m], context)
+        result = tune_on_heldout(detectors[m], context, n=args.tune_n)
         detectors[m] = result.detector
         searches[m] = {"best": result.best, "value": result.value, "metric": result.metric,
+                       "n_heldout": HELDOUT_N if args.tune_n is None else args.tune_n,
                        "trace": [{**s, result.metric: v} for s, v in result.trace]}
     result = evaluate(context, detectors, ood)
     result.timing["total_seconds"] = round(time.perf_counter() - start, 2)
@@ -149,6 +153,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="override a hyperparameter (repeatable), e.g. nap_r.base.threshold=1.0")
     ev.add_argument("--tune", metavar="METHOD[,METHOD]",
                     help="search these methods' hyperparameters on held-out ID vs corrupted copies first")
+    ev.add_argument("--tune-n", type=int, metavar="N",
+                    help="held-out ID images (and as many corrupted copies) --tune searches on (default 1000, "
+                         "NAP App. H)")
     ev.add_argument("--validation-split", type=int, default=1000, metavar="N",
                     help="ID test images set aside for searches and eCDF references and never scored (default "
                          "1000); 0 scores every ID test image (as the papers' tables do) and holds searches out "

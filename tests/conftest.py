@@ -1,13 +1,20 @@
 """Shared fixtures. Tests that need the real data or checkpoints skip, with the reason, when the
-data directory lacks them; CI runs with ../shared beside the checkout, so there they all run."""
+data directory lacks them; CI runs with ../shared beside the checkout, so there they all run.
+
+The activation cache of a test session is its own: a fresh temporary folder, so ``make test`` costs the same on
+every machine and never reads what a book build left behind. ``OOD_NB_TEST_CACHE_DIR`` names a folder to keep it
+in between runs instead (a developer's shortcut; it must not be the book's cache).
+"""
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 import torch
 
+from ood_nb_utils.config import REPO_ROOT
 from ood_nb_utils.data import is_available
 from ood_nb_utils.models import CHECKPOINTS, checkpoint_path
 
@@ -15,6 +22,22 @@ torch.set_num_threads(2)
 # Tests compare with eager references (the golden scores to 1e-6), so extraction runs eagerly here whatever the
 # machine's default; tests/test_backends.py names the other backends explicitly and checks them against eager.
 os.environ["OOD_NB_BACKEND"] = "eager"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def session_cache(tmp_path_factory):
+    """Point the activation cache at this session's own folder for every test."""
+    kept = os.environ.get("OOD_NB_TEST_CACHE_DIR")
+    folder = Path(kept) if kept else tmp_path_factory.mktemp("activation_cache")
+    if kept and folder.resolve() == (REPO_ROOT / ".cache" / "ood_nb").resolve():
+        raise pytest.UsageError("OOD_NB_TEST_CACHE_DIR must not be the book's cache (.cache/ood_nb)")
+    before = os.environ.get("OOD_NB_CACHE_DIR")
+    os.environ["OOD_NB_CACHE_DIR"] = str(folder)
+    yield folder
+    if before is None:
+        os.environ.pop("OOD_NB_CACHE_DIR", None)
+    else:
+        os.environ["OOD_NB_CACHE_DIR"] = before
 
 
 def have_weights(name: str) -> bool:

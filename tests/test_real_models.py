@@ -1,7 +1,8 @@
-"""End-to-end checks on the real checkpoints and test sets (minutes on 2 cores, cached after).
+"""End-to-end checks on the real checkpoints, on small fixed subsets (seconds on 2 cores from a cold cache).
 
-They share the activation cache with the book: the features extracted here are the ones
-chapter 0 reads, so CI pays for each image once.
+Every test here extracts into the test session's own cache (``tests/conftest.py``), never the book's. Whole-set
+figures (test accuracy, NAP's Table 9 anchors) are checked where they are computed anyway: chapter 0's and
+chapter 1's scorecards.
 """
 
 import dataclasses
@@ -10,65 +11,72 @@ import json
 import numpy as np
 import pytest
 
-from ood_nb_utils import config, data, metrics, scorers
+from ood_nb_utils import config, data
 from ood_nb_utils.__main__ import main
 from ood_nb_utils.data import load
 from ood_nb_utils.features import activation_maps, extract
-from ood_nb_utils.models import load_model
+from ood_nb_utils.models import CHECKPOINTS, load_model
 
 from .conftest import requires
 
 C10, C100 = "densenet100-cifar10", "densenet100-cifar100"
 
-
-@requires("cifar10", model=C10)
-def test_cifar10_accuracy():
-    assert extract(load_model(C10), load("cifar10")).accuracy() >= 0.940
-
-
-@requires("cifar100", model=C100)
-def test_cifar100_accuracy():
-    assert extract(load_model(C100), load("cifar100")).accuracy() >= 0.745
+# A small profile for the CLI tests: the code paths of `--profile full` at a size tests can afford. Its train
+# subset is the golden test's (same size and seed), so the session extracts those images once.
+TINY = dataclasses.replace(config.PROFILES["default"], name="tiny", id_test=100, near_cifar=100, ood=100, train=1000,
+                           gradient_per_set=20)
 
 
-@requires("cifar10", "cifar100", model=C10)
-def test_energy_anchor_nap_table9():
-    """NAP Table 9: Energy, CIFAR-10 (ID) vs CIFAR-100 (OOD), FPR@95 50.74 / AUROC 89.76."""
-    adapter = load_model(C10)
-    id_s = scorers.energy(extract(adapter, load("cifar10")).logits).numpy()
-    ood_s = scorers.energy(extract(adapter, load("cifar100")).logits).numpy()
-    assert 100 * metrics.fpr_at_95_tpr(id_s, ood_s, positive="id") == pytest.approx(50.74, abs=0.1)
-    assert 100 * metrics.auroc(id_s, ood_s) == pytest.approx(89.76, abs=0.1)
+@pytest.mark.parametrize("model, floor", [
+    pytest.param(C10, 0.90, marks=requires("cifar10", model=C10)),
+    pytest.param(C100, 0.65, marks=requires("cifar100", model=C100)),
+])
+def test_checkpoints_classify_a_fixed_test_subset(model, floor):
+    """A wrongly loaded checkpoint (BN statistics, transition layers, normalisation) falls to chance; the DICE
+    networks reach 94.5% / 75.1% on the whole sets (chapter 0's scorecard checks those to 0.3 points)."""
+    images = load(CHECKPOINTS[model].id_dataset, n=200, seed=0)
+    assert extract(load_model(model), images, progress=False).accuracy() >= floor
 
 
 @requires("cifar10", model=C10)
 def test_cached_features_agree_with_a_fresh_forward_pass():
     adapter = load_model(C10)
-    feats = extract(adapter, load("cifar10"))
-    maps = activation_maps(adapter, load("cifar10").images[:4], "final")
-    assert np.allclose(maps.mean((2, 3)), feats.arrays["penultimate"][:4], atol=1e-4)
-    assert np.allclose(maps.max((2, 3)), feats.arrays["final.max"][:4], atol=1e-4)
-    logits = feats.arrays["penultimate"][:4] @ adapter.weight.numpy().T + adapter.bias.numpy()
-    assert np.allclose(logits, feats.arrays["logits"][:4], atol=1e-4)
+    images = load("cifar10", indices=np.arange(8))
+    feats = extract(adapter, images, progress=False)
+    maps = activation_maps(adapter, images.images, "final")
+    assert np.allclose(maps.mean((2, 3)), feats.arrays["penultimate"], atol=1e-4)
+    assert np.allclose(maps.max((2, 3)), feats.arrays["final.max"], atol=1e-4)
+    logits = feats.arrays["penultimate"] @ adapter.weight.numpy().T + adapter.bias.numpy()
+    assert np.allclose(logits, feats.arrays["logits"], atol=1e-4)
 
 
-@requires("cifar10", "cifar100", model=C10)
-def test_cli_evaluate_json(capsys):
-    base = ["evaluate", "--model", C10, "--methods", "energy,msp", "--ood", "cifar100", "--json", "--profile",
-            "default"]
-    assert main(base) == 0  # the default scores the 9,000 images outside the ID validation split
+@pytest.fixture
+def tiny_profile(monkeypatch):
+    monkeypatch.setitem(config.PROFILES, "tiny", TINY)
+    monkeypatch.setenv("OOD_NB_PROFILE", "default")  # the CLI's --profile must win over the environment
+    return TINY
+
+
+@requires("cifar10", "cifar10_train", "cifar100", model=C10)
+def test_cli_evaluate_json(capsys, tiny_profile):
+    base = ["evaluate", "--model", C10, "--methods", "energy,msp,nap_e", "--ood", "cifar100", "--json", "--profile",
+            "tiny", "--set", "nap_e.n_heldout=100"]
+    assert main(base) == 0  # by default searches draw from the ID validation split, which is never scored
     split = json.loads(capsys.readouterr().out)
-    assert {r["n_id"] for r in split["results"]} == {10_000 - data.ID_VALIDATION_N}
-    assert main([*base, "--validation-split", "0"]) == 0  # every test image, as in NAP's Table 9
+    assert split["fit_sizes"]["nap_e"] == {"ID test validation split (never scored)": data.ID_VALIDATION_N,
+                                           "heldout (w search)": 100}
+    assert main([*base, "--validation-split", "0"]) == 0  # every test image can be scored; searches use train
     out = json.loads(capsys.readouterr().out)
-    assert {r["n_id"] for r in out["results"]} == {10_000}
-    assert out["model"] == C10 and out["id_dataset"] == "cifar10" and out["profile"] == "default"
-    assert out["id_accuracy"] >= 0.94
+    assert out["fit_sizes"]["nap_e"] == {"train (held out from)": TINY.train, "heldout (w search)": 100}
+    for got in (split, out):
+        assert {(r["n_id"], r["n_ood"]) for r in got["results"]} == {(TINY.id_test, TINY.near_cifar)}
+    assert out["model"] == C10 and out["id_dataset"] == "cifar10" and out["profile"] == "tiny"
+    assert out["id_accuracy"] >= 0.9
     energy = next(r for r in out["results"] if r["method"] == "energy")
-    assert energy["fpr95_id_positive"] == pytest.approx(0.5074, abs=0.001)
     assert set(energy) >= {"method", "ood", "auroc", "fpr95_id_positive", "fpr95_ood_positive", "aupr_in",
                            "aupr_out"}
     assert all(0.0 <= r[k] <= 1.0 for r in out["results"] for k in ("auroc", "aupr_in", "aupr_out"))
+    assert 0.75 < energy["auroc"] < 0.98  # near-OOD: far above chance, short of perfect (NAP Table 9: 0.898)
 
 
 def test_cli_reports_unknown_method_and_bad_settings(capsys):
@@ -119,18 +127,6 @@ def test_cli_names_a_missing_ood_set_before_any_work(capsys, tmp_path, monkeypat
     assert "corrupt" in capsys.readouterr().err
 
 
-# A small profile for the CLI tests: the code paths of `--profile full` at a size tests can afford.
-TINY = dataclasses.replace(config.PROFILES["default"], name="tiny", id_test=100, near_cifar=100, ood=100, train=600,
-                           gradient_per_set=20)
-
-
-@pytest.fixture
-def tiny_profile(monkeypatch):
-    monkeypatch.setitem(config.PROFILES, "tiny", TINY)
-    monkeypatch.setenv("OOD_NB_PROFILE", "default")  # the CLI's --profile must win over the environment
-    return TINY
-
-
 @requires("cifar10", "cifar10_train", "textures", model=C10)
 def test_cli_profile_decides_every_fit_set(capsys, tiny_profile):
     """Regression (issue 12): with --profile X, every method fits on X's train subset, network-based ones included,
@@ -138,7 +134,7 @@ def test_cli_profile_decides_every_fit_set(capsys, tiny_profile):
     methods = "knn,himplos,himplos_odin,adascale_a,nap_e,nap_adascale_a"
     argv = ["evaluate", "--model", C10, "--methods", methods, "--ood", "textures", "--profile", "tiny", "--json",
             "--set", "adascale_a.n_val=100", "--set", "nap_adascale_a.base.n_val=100",
-            "--set", "nap_adascale_a.n_heldout=40", "--set", "nap_e.n_heldout=200"]
+            "--set", "nap_adascale_a.n_heldout=40", "--set", "nap_e.n_heldout=100"]
     assert main(argv) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["profile"] == "tiny"
@@ -149,7 +145,7 @@ def test_cli_profile_decides_every_fit_set(capsys, tiny_profile):
     for name in ("adascale_a", "nap_e", "nap_adascale_a"):  # fit on the ID test set's validation split
         assert sizes[name]["ID test validation split (never scored)"] == data.ID_VALIDATION_N, (name, sizes[name])
     assert 0.0 <= out["fitted"]["nap_e"]["w"] <= 1.0 and 0.0 <= out["fitted"]["nap_adascale_a"]["w"] <= 1.0
-    assert sizes["adascale_a"]["heldout (eCDF)"] == 100 and sizes["nap_e"]["heldout (w search)"] == 200
+    assert sizes["adascale_a"]["heldout (eCDF)"] == 100 and sizes["nap_e"]["heldout (w search)"] == 100
     assert sizes["nap_adascale_a"]["heldout (w search)"] == 40
     rows = {r["method"]: r for r in out["results"]}
     assert rows["knn"]["n_id"] == TINY.id_test and rows["himplos_odin"]["n_id"] == TINY.gradient_per_set
@@ -195,9 +191,10 @@ def test_cli_set_and_tune(capsys, tiny_profile):
     default_out = json.loads(capsys.readouterr().out)
     assert react_out["results"][0]["auroc"] != default_out["results"][0]["auroc"]  # the override took effect
 
-    assert main([*base, "--methods", "energy", "--tune", "knn"]) == 0
+    assert main([*base, "--methods", "energy", "--tune", "knn", "--tune-n", "100"]) == 0
     out = json.loads(capsys.readouterr().out)
     search = out["tuned"]["knn"]
+    assert search["n_heldout"] == 100
     assert [s["k"] for s in search["trace"]] == [1, 10, 20, 50, 100, 200]
     best = max(search["trace"], key=lambda s: s["auroc"])
     assert search["best"] == {"k": best["k"]} and out["hyperparameters"]["knn"]["k"] == best["k"]
@@ -205,10 +202,10 @@ def test_cli_set_and_tune(capsys, tiny_profile):
 
 
 @requires("cifar10", "cifar10_train", "textures", model=C10)
-def test_cli_offers_the_chapter_methods(capsys):
+def test_cli_offers_the_chapter_methods(capsys, tiny_profile):
     methods = "himplos,himplos_msp,dice_react,react_msp,prototype_fusion"
     assert main(["evaluate", "--model", C10, "--methods", methods, "--ood", "textures", "--json",
-                 "--profile", "default"]) == 0
+                 "--profile", "tiny"]) == 0
     out = json.loads(capsys.readouterr().out)
     got = {r["method"]: r for r in out["results"]}
     assert set(got) == set(methods.split(","))
@@ -224,7 +221,7 @@ def test_perturbed_features_match_a_clean_forward_and_are_cached():
     adapter = load_model(C10)
     images = load("cifar10", indices=np.arange(4))
     first = perturbed_features(adapter, images, progress=False)
-    clean = extract(adapter, load("cifar10")).arrays["penultimate"][:4]
+    clean = extract(adapter, images, progress=False).arrays["penultimate"]
     assert np.allclose(first.arrays["penultimate"], clean, atol=1e-4)
     shift = np.abs(first.arrays["perturbed"] - first.arrays["penultimate"])
     assert shift.max() > 0  # the perturbation moves the activations ...
