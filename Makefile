@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: book book-fresh test data pagetest chromium lint benchmark clean
+.PHONY: book book-fresh test data pagetest lab labtest chromium lint benchmark clean
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"Python 3.11 needed, found {sys.version}"'
@@ -42,6 +42,19 @@ chromium:
 # After `make book`: every built page in headless Chromium; screenshots in _build/screenshots/
 pagetest: $(VENV)/.installed chromium
 	$(PY) -m pytest -m pages tests/test_rendered_book.py
+
+# JupyterLab on the project's .venv, the chapters opening as notebooks (jupytext): the viewer setting of
+# .binder/overrides.json, installed into the venv (Binder's postBuild installs the same file)
+LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json
+$(LAB_SETTINGS): .binder/overrides.json $(VENV)/.installed
+	mkdir -p $(dir $@) && cp $< $@
+
+lab: $(LAB_SETTINGS)
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir=.
+
+# After `make book`: JupyterLab driven in headless Chromium, a chapter run end to end; screenshot in _build/screenshots/
+labtest: $(LAB_SETTINGS) chromium
+	$(PY) -m pytest -m lab -s tests/test_lab.py
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check ood_nb_utils tests notebooks benchmarks

@@ -34,7 +34,8 @@
 # (3) read a baseline table for the CIFAR benchmarks.
 
 # %%
-# Outside this repository (Binder, Colab), install the book's package first.
+# Outside this repository (Binder, Colab): install the book's package, then fetch the data this chapter needs
+# into a folder you can write to (beside the project's shared/ folder nothing is downloaded).
 import importlib.util
 import subprocess
 import sys
@@ -42,6 +43,9 @@ import sys
 if importlib.util.find_spec("ood_nb_utils") is None:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
                     "ood-nb-utils[book] @ git+https://github.com/ood-nb/posthoc-ood-book"], check=True)
+from ood_nb_utils import chapter
+
+chapter.fetch_data()
 
 # %%
 import matplotlib.pyplot as plt

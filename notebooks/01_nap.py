@@ -41,7 +41,8 @@
 # `detectors.NapX(base=...)` (Eq. 4 with any detector as the base).
 
 # %%
-# Outside this repository (Binder, Colab), install the book's package first.
+# Outside this repository (Binder, Colab): install the book's package, then fetch the data this chapter needs
+# into a folder you can write to (beside the project's shared/ folder nothing is downloaded).
 import importlib.util
 import subprocess
 import sys
@@ -49,6 +50,9 @@ import sys
 if importlib.util.find_spec("ood_nb_utils") is None:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
                     "ood-nb-utils[book] @ git+https://github.com/ood-nb/posthoc-ood-book"], check=True)
+from ood_nb_utils import chapter
+
+chapter.fetch_data()
 
 # %%
 import matplotlib.pyplot as plt
@@ -74,10 +78,10 @@ display(Markdown(chapter.data_note(contexts)))
 # %% [markdown]
 # ## The mechanism on two images (Fig. 1a)
 #
-# The cache holds, for every image, each channel's spatial mean and maximum of the final
-# 342 x 8 x 8 map (after BN and ReLU, before global pooling). For channel 333 (the channel of the
-# paper's Fig. 1b) we look for a CIFAR-10 test image and a Textures image with almost the same
-# channel mean, the one thing global pooling passes on, but very different maxima.
+# The cache holds, for every image, each channel's spatial mean and maximum of the final 342 x 8 x 8 map (after BN
+# and ReLU, before global pooling). For channel 333 (the channel of the paper's Fig. 1b) we look for a CIFAR-10 test
+# image and a Textures image with almost the same channel mean, the one thing global pooling passes on, but very
+# different maxima.
 
 # %%
 c10 = contexts["cifar10"]
@@ -118,10 +122,10 @@ display(Markdown(
 # %% [markdown]
 # ## NAP at four depths (Fig. 4 / Fig. 5)
 #
-# The paper finds the prior only before global pooling. We repeat the comparison after `conv1`,
-# before pooling in `trans1` and `trans2`, and before global pooling (`final`), against the **Intel
-# scenes substitute** (Places365/LSUN are not here). Left: the channel with the median ratio AUROC
-# at each depth; right: the distribution of per-channel ratio AUROCs by depth.
+# The paper finds the prior only before global pooling. We repeat the comparison after `conv1`, before pooling in
+# `trans1` and `trans2`, and before global pooling (`final`), against the **Intel scenes substitute** (Places365/LSUN
+# are not here). Left: the channel with the median ratio AUROC at each depth; right: the distribution of per-channel
+# ratio AUROCs by depth.
 
 # %%
 SCENE, SCENE_NAME = "intel_scenes", data.DATASETS["intel_scenes"].display_name
@@ -155,13 +159,12 @@ display(Markdown("AUROC (%) on Textures / CIFAR-100: " + "; ".join(
 # %% [markdown]
 # ## Choosing w without OOD data (Sec. 4.2, Appendix H, Table 8)
 #
-# NAP picks w on {term}`pseudo-OOD data <Pseudo-OOD data>`: ID images corrupted with the CIFAR-10-C
-# families (App. H). The paper does not say which ID images; the DICE checkpoints trained on every CIFAR train image,
-# so the run context takes the ID test set's 1,000-image validation split, which is never scored
-# (`context.pseudo_ood()`). It corrupts each image with a seeded random family and severity
-# (`ood_nb_utils.corruptions`: Gaussian, shot and impulse noise; defocus, glass, motion and zoom
-# blur; brightness, contrast, elastic, pixelate, JPEG), and `NapX.fit` maximises the AUROC of
-# clean vs corrupted by golden-section search over w in [0, 1], ends included
+# NAP picks w on {term}`pseudo-OOD data <Pseudo-OOD data>`: ID images corrupted with the CIFAR-10-C families
+# (App. H). The paper does not say which ID images; the DICE checkpoints trained on every CIFAR train image, so the
+# run context takes the ID test set's 1,000-image validation split, which is never scored (`context.pseudo_ood()`).
+# It corrupts each image with a seeded random family and severity (`ood_nb_utils.corruptions`: Gaussian, shot and
+# impulse noise; defocus, glass, motion and zoom blur; brightness, contrast, elastic, pixelate, JPEG), and
+# `NapX.fit` maximises the AUROC of clean vs corrupted by golden-section search over w in [0, 1], ends included
 # (`tuning.tune(..., strategy="golden")`). The OOD test sets are never looked at.
 #
 # **Three of App. H's 15 families are missing.** Fog, frost and snow need the original frost
@@ -170,11 +173,10 @@ display(Markdown("AUROC (%) on Textures / CIFAR-100: " + "; ".join(
 # its parameters are ImageNet-C's rather than CIFAR-10-C's, it draws from NumPy's global random
 # state, and it pulls in OpenCV and scikit-image (about 100 MB). So the search uses 12 families.
 #
-# Eq. 4 needs a positive base score; energies here are positive, but KNN's score is a negative
-# distance and the paper does not say what to do. We pass every base except {term}`MSP` through
-# softplus, which is increasing, positive, and equal to the base up to $e^{-b}$ for large $b$
-# (`ood_nb_utils.scorers.nap`, tested to never produce NaN or inf), and we score with the
-# logarithm of Eq. 4, which ranks images identically.
+# Eq. 4 needs a positive base score; energies here are positive, but KNN's score is a negative distance and the paper
+# does not say what to do. We pass every base except {term}`MSP` through softplus, which is increasing, positive, and
+# equal to the base up to $e^{-b}$ for large $b$ (`ood_nb_utils.scorers.nap`, tested to never produce NaN or inf),
+# and we score with the logarithm of Eq. 4, which ranks images identically.
 
 # %%
 BASES, NAPS = ["energy", "msp", "react", "ash_s", "dice", "knn"], nap_claims.NAPS
@@ -195,9 +197,9 @@ axes[0].legend(fontsize=8)
 plt.show()
 
 # %% [markdown]
-# **Does the source of the clean images matter?** The same searches on 1,000 *train* images
-# (outside the fit subset, but seen in training), scored on the same test images. Where a search
-# ends at w = 1, the diagnosis below shows the objective at 0, the paper's w, ours and 1.
+# **Does the source of the clean images matter?** The same searches on 1,000 *train* images (outside the fit subset,
+# but seen in training), scored on the same test images. Where a search ends at w = 1, the diagnosis below shows the
+# objective at 0, the paper's w, ours and 1.
 
 # %%
 source_effect = nap_claims.heldout_source_effect(contexts, runs, {ds: [*data.NEAR_OOD[ds], *SETS_HERE]
@@ -213,9 +215,9 @@ display(Markdown(f"Largest change of a mean AUROC between the two sources: "
 # %% [markdown]
 # ## NAP at each layer and products of layers (Table 4)
 #
-# NAP(x) is Eq. 3 at layer x; NAP(x, y) multiplies the layers' scores (`detectors.NAP(layer=(...))`).
-# The paper reports the average over its six OOD sets; we average over the ones available
-# (Textures) and, separately, over the substitutes.
+# NAP(x) is Eq. 3 at layer x; NAP(x, y) multiplies the layers' scores (`detectors.NAP(layer=(...))`). The paper
+# reports the average over its six OOD sets; we average over the ones available (Textures) and, separately, over the
+# substitutes.
 
 # %%
 table4, single_layer = nap_claims.table_4(contexts, SETS_HERE, SUBS)
@@ -244,9 +246,8 @@ display(nap_claims.suspect_textures(tables67).drop(columns="key").style.format(p
 # %% [markdown]
 # ## Near-OOD: CIFAR-10 vs CIFAR-100 (Table 9)
 #
-# Both test sets are complete, so this is the chapter's sharpest numeric comparison. As in
-# the paper, the ID side is the whole CIFAR-10 test set; the "scored split" columns leave out the
-# 1,000 validation images that NAP-X searched w on.
+# Both test sets are complete, so this is the chapter's sharpest numeric comparison. As in the paper, the ID side is
+# the whole CIFAR-10 test set; the "scored split" columns leave out the 1,000 validation images NAP-X searched w on.
 
 # %%
 table9 = nap_claims.table_9(runs["cifar10"], c10)
@@ -313,9 +314,9 @@ display(Markdown("\n".join([
 # %% [markdown]
 # ## Reproduction scorecard
 #
-# Numbers compare with the paper only where the data matches: Table 9 (both CIFAR test sets
-# complete) and Table 8 (w). Textures values are graded with a wide tolerance and the reason
-# says why (10 of 47 classes). Qualitative claims are graded on every available set.
+# Numbers compare with the paper only where the data matches: Table 9 (both CIFAR test sets complete) and Table 8
+# (w). Textures values are graded with a wide tolerance and the reason says why (10 of 47 classes). Qualitative
+# claims are graded on every available set.
 
 # %%
 card = nap_claims.scorecard(PROFILE.name, runs, table9=table9, tables67=tables67, single=single_layer)
@@ -326,8 +327,7 @@ card.publish()
 #
 # 1. NAP's eps = 1.0 sits in the denominator next to the channel means (look at their range in
 #    `c10.id_test.arrays["final.mean"]`). Recompute Table 9's NAP-E with eps in {0.01, 0.1, 1, 10}
-#    (`evaluate(context, ["nap_e"], ["cifar100"], params={"nap_e": {"eps": e}})`). What does a large
-#    eps turn NAP into?
+#    (`evaluate(context, ["nap_e"], ["cifar100"], params={"nap_e": {"eps": e}})`). What does a large eps turn NAP into?
 # 2. How sensitive is NAP-E to its weight? Score CIFAR-10 vs CIFAR-100 with w in
 #    {0, 0.25, 0.5, 0.75, 1} (`params={"nap_e": {"w": w}}`) and compare with the searched w.
 #

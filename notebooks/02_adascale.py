@@ -50,7 +50,8 @@
 # numbers are a loose check.
 
 # %%
-# Outside this repository (Binder, Colab), install the book's package first.
+# Outside this repository (Binder, Colab): install the book's package, then fetch the data this chapter needs
+# into a folder you can write to (beside the project's shared/ folder nothing is downloaded).
 import importlib.util
 import subprocess
 import sys
@@ -58,6 +59,9 @@ import sys
 if importlib.util.find_spec("ood_nb_utils") is None:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
                     "ood-nb-utils[book] @ git+https://github.com/ood-nb/posthoc-ood-book"], check=True)
+from ood_nb_utils import chapter
+
+chapter.fetch_data()
 
 # %%
 import itertools

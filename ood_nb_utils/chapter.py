@@ -23,6 +23,24 @@ def start(*, threads: int = THREADS, seed: int = SEED) -> Profile:
     return profile
 
 
+def benchmark_sets() -> list[str]:
+    """Every set the CIFAR benchmark uses: both ID test sets, their train subsets and their OOD sets."""
+    from .data import ood_sets
+    from .models import MODEL_OF
+
+    keys = [k for ds in MODEL_OF for k in (ds, f"{ds}_train", *ood_sets(ds))]
+    return list(dict.fromkeys(keys))
+
+
+def fetch_data(keys: list[str] | None = None) -> None:
+    """A chapter's first cell: fetch what the data folder lacks (see :func:`ood_nb_utils.prepare.fetch_missing`;
+    on Binder, Colab or a fresh clone it downloads, next to the project's ``shared/`` it only reports). A set that
+    stays unavailable is printed here, and the chapter's tables list it as not in this build."""
+    from .prepare import fetch_missing
+
+    fetch_missing(benchmark_sets() if keys is None else keys)
+
+
 def contexts(profile: Profile, *, progress: bool = True, validation_split: bool = True):
     """One :class:`~ood_nb_utils.context.RunContext` per DICE checkpoint, keyed by ID dataset ("cifar10", ...).
 

@@ -1,13 +1,17 @@
 """Where things live, and which profile is in force.
 
-Every location can be set by an environment variable; the defaults suit a checkout that has
-the project's ``shared/`` folder beside it (``<repo>/../shared``).
+Every location can be set by an environment variable. Data and checkpoints default to the project's
+``shared/`` folder beside the checkout (``<repo>/../shared``) when it exists, and otherwise to a folder the
+user can always write to (``$XDG_CACHE_HOME/ood_nb``, else ``~/.cache/ood_nb``): where ``data prepare`` and a
+chapter's first cell put what they download on Binder, Colab or any machine without ``shared/``.
 
 =====================  ==========================================  =============================
 variable               meaning                                     default
 =====================  ==========================================  =============================
-``OOD_NB_DATA_DIR``    folder with the ``.npz`` benchmark sets     ``<repo>/../shared/data``
-``OOD_NB_WEIGHTS_DIR`` folder with the DenseNet checkpoints        ``<repo>/../shared/weights``
+``OOD_NB_DATA_DIR``    folder with the ``.npz`` benchmark sets     ``<repo>/../shared/data``, else
+                                                                   ``~/.cache/ood_nb/data``
+``OOD_NB_WEIGHTS_DIR`` folder with the DenseNet checkpoints        ``<repo>/../shared/weights``,
+                                                                   else ``~/.cache/ood_nb/weights``
 ``OOD_NB_CACHE_DIR``   on-disk activation cache                    ``<repo>/.cache/ood_nb``
 ``OOD_NB_PROFILE``     ``default`` (fits CI) or ``full``           ``default``
 ``OOD_NB_BACKEND``     forward path of feature extraction          ``openvino`` if installed,
@@ -30,14 +34,25 @@ def _dir_from_env(var: str, default: Path) -> Path:
     return Path(value).expanduser().resolve() if value else default
 
 
+def user_cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/ood_nb`` (else ``~/.cache/ood_nb``): writable wherever the book runs."""
+    base = os.environ.get("XDG_CACHE_HOME")
+    return (Path(base).expanduser() if base else Path.home() / ".cache") / "ood_nb"
+
+
+def _shared_or_user(kind: str) -> Path:
+    shared = REPO_ROOT.parent / "shared" / kind
+    return shared if shared.is_dir() else user_cache_dir() / kind
+
+
 def data_dir() -> Path:
-    """Folder holding the benchmark ``.npz`` files (``OOD_NB_DATA_DIR``)."""
-    return _dir_from_env("OOD_NB_DATA_DIR", REPO_ROOT.parent / "shared" / "data")
+    """Folder holding the benchmark ``.npz`` files (``OOD_NB_DATA_DIR``; see the module docstring)."""
+    return _dir_from_env("OOD_NB_DATA_DIR", _shared_or_user("data"))
 
 
 def weights_dir() -> Path:
-    """Folder holding the checkpoints (``OOD_NB_WEIGHTS_DIR``)."""
-    return _dir_from_env("OOD_NB_WEIGHTS_DIR", REPO_ROOT.parent / "shared" / "weights")
+    """Folder holding the checkpoints (``OOD_NB_WEIGHTS_DIR``; see the module docstring)."""
+    return _dir_from_env("OOD_NB_WEIGHTS_DIR", _shared_or_user("weights"))
 
 
 def cache_dir() -> Path:

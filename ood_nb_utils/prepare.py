@@ -216,3 +216,68 @@ def prepare(names: list[str] | None = None, raw_dir: Path | None = None,
         images, labels = (_archive_set if name in ARCHIVES else _torchvision_set)(name, raw)
         digest = write_set(data_dir() / OUTPUT_FILES[name], images, labels)
         log(f"{name}: {len(images)} images -> {OUTPUT_FILES[name]} (sha256 {digest[:12]}...)")
+
+
+# Approximate download size (MB) of what `prepare(name)` fetches, from the hosts' listings; CIFAR's train subset
+# comes from the same archive as its test set (downloaded once). Times in the docs assume about 10 MB/s.
+DOWNLOAD_MB = {"cifar10": 163, "cifar10_train": 163, "cifar100": 161, "cifar100_train": 161, "mnist": 12,
+               "svhn": 64, "textures": 625, "places365": 501, "tin": 237, "lsun_crop": 17, "lsun_resize": 17,
+               "isun": 11, "weights": 7}
+FETCH_MODES = ("auto", "always", "never")
+
+
+def fetch_missing(keys: list[str], *, weights: bool = True, mode: str | None = None,
+                  log: Callable[[str], None] = print) -> list[str]:
+    """What a chapter's first cell runs: download and convert those of ``keys`` (and the checkpoints) that the data
+    folder lacks and that have an official source; return the keys still unavailable, each reported in one line.
+
+    ``mode`` (default ``OOD_NB_FETCH``, else ``auto``): ``auto`` fetches only when the data folder is the user
+    cache (no ``shared/`` beside the checkout and no ``OOD_NB_DATA_DIR``: Binder, Colab, a fresh clone), so a
+    build next to ``shared/`` never touches the network; ``always`` fetches into whatever folder is configured;
+    ``never`` only reports. Substitute sets have no public source and are only ever reported.
+    """
+    from .config import user_cache_dir
+    from .data import DATASETS, is_available
+
+    mode = mode or os.environ.get("OOD_NB_FETCH", "auto")
+    if mode not in FETCH_MODES:
+        raise ValueError(f"OOD_NB_FETCH must be one of {FETCH_MODES}, got {mode!r}")
+    unknown = [k for k in keys if k not in DATASETS]
+    if unknown:
+        raise KeyError(f"unknown dataset(s) {unknown}; known: {', '.join(DATASETS)}")
+    missing = [k for k in keys if not is_available(k)]
+    if weights and _missing_checkpoints():
+        missing.append("weights")
+    if not missing:
+        log(f"data: all {len(keys)} sets{' and the checkpoints' if weights else ''} present in {data_dir()}")
+        return []
+    fetchable = [k for k in missing if k in OUTPUT_FILES or k == "weights"]
+    fetch = mode == "always" or (mode == "auto" and data_dir().is_relative_to(user_cache_dir()))
+    if fetch and fetchable:
+        total = sum(DOWNLOAD_MB[k] for k in dict.fromkeys(_archive_of(k) for k in fetchable))
+        log(f"data: fetching {', '.join(fetchable)} (about {total:,} MB) into {data_dir()}")
+        for key in fetchable:
+            try:
+                prepare([key], log=log)
+            except (OSError, RuntimeError) as err:  # no connection, a host gone: say so and go on
+                log(f"data: could not fetch {key} ({err}); run `python -m ood_nb_utils data prepare --only {key}` "
+                    "when online")
+    still = [k for k in missing if (k == "weights" and _missing_checkpoints()) or (k != "weights"
+                                                                                  and not is_available(k))]
+    for key in still:
+        why = ("a substitute with no public source: it exists only in the project's shared/ folder"
+               if key in DATASETS and DATASETS[key].is_substitute else
+               f"not fetched here; `python -m ood_nb_utils data prepare --only {key}` downloads it (or set "
+               "OOD_NB_FETCH=always to let a chapter do it)" if not fetch else "fetch failed (see above)")
+        log(f"data: {key} unavailable in {data_dir() if key != 'weights' else weights_dir()}: {why}")
+    return still
+
+
+def _archive_of(key: str) -> str:
+    return key.removesuffix("_train")
+
+
+def _missing_checkpoints() -> bool:
+    from .models import CHECKPOINTS
+
+    return any(not (weights_dir() / ck.filename).is_file() for ck in CHECKPOINTS.values())

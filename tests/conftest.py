@@ -54,3 +54,33 @@ def requires(*datasets: str, model: str | None = None):
     if model is not None and not have_weights(model):
         missing.append(CHECKPOINTS[model].filename)
     return pytest.mark.skipif(bool(missing), reason=f"needs {', '.join(missing)} in the data/weights folders")
+
+
+# --- headless Chromium, for the rendered-book (make pagetest) and JupyterLab (make labtest) checks -------------
+SCREENSHOTS = REPO_ROOT / "_build" / "screenshots"
+CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+CHROMIUM_FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--window-size=1400,1800")
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    """Debian's chromium through chromedriver (Selenium); screenshots go to ``_build/screenshots``."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
+
+    for path in (CHROMIUM, CHROMEDRIVER):
+        if not Path(path).exists():
+            pytest.fail(f"{path} is missing: `make chromium` installs Debian's chromium and chromium-driver")
+    options = Options()
+    options.binary_location = CHROMIUM
+    for flag in CHROMIUM_FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}")
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(120)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    yield driver
+    driver.quit()

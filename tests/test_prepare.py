@@ -103,3 +103,54 @@ def test_download_never_leaves_a_truncated_or_wrong_file(tmp_path, file_server):
     with pytest.raises(DownloadError, match="sha256"):  # the right size but not the expected file
         download(file_server["url"], tmp_path / "other.bin", sha256="0" * 64, retries=2, backoff=0, progress=False)
     assert not (tmp_path / "other.bin").exists()
+
+
+def test_a_chapter_fetches_only_into_the_user_cache_by_default(tmp_path, monkeypatch):
+    """Issue 14: a chapter's first cell downloads what is missing on Binder/Colab (the data folder is the user
+    cache), never next to shared/ or into a folder the user named unless asked; substitutes are only reported."""
+    from ood_nb_utils import config, prepare
+
+    fetched: list[str] = []
+
+    def fake_prepare(names, log=print):  # what a successful download leaves: the converted set
+        for name in names:
+            fetched.append(name)
+            if name != "weights":
+                write_set(config.data_dir() / prepare.OUTPUT_FILES[name], np.zeros((2, 32, 32, 3), np.uint8),
+                          np.array([0, 1]))
+
+    monkeypatch.setattr(prepare, "prepare", fake_prepare)
+    monkeypatch.setattr(prepare, "_missing_checkpoints", lambda: False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.delenv("OOD_NB_FETCH", raising=False)
+    assert config.user_cache_dir() == tmp_path / "ood_nb"
+    lines: list[str] = []
+
+    # a folder the user named: nothing is downloaded, each missing set is reported
+    monkeypatch.setenv("OOD_NB_DATA_DIR", str(tmp_path / "mine"))
+    assert prepare.fetch_missing(["mnist", "gtsrb"], log=lines.append) == ["mnist", "gtsrb"]
+    assert not fetched and "prepare --only mnist" in lines[-2] and "OOD_NB_FETCH=always" in lines[-2]
+    assert "substitute" in lines[-1]
+
+    # the user cache (Binder, Colab): mnist is fetched, the substitute stays missing and says why
+    monkeypatch.setenv("OOD_NB_DATA_DIR", str(config.user_cache_dir() / "data"))
+    lines.clear()
+    assert prepare.fetch_missing(["mnist", "gtsrb"], log=lines.append) == ["gtsrb"]
+    assert fetched == ["mnist"] and "about 12 MB" in lines[0] and "shared/" in lines[-1]
+    with pytest.raises(ValueError, match="OOD_NB_FETCH"):
+        prepare.fetch_missing(["mnist"], mode="sometimes")
+    with pytest.raises(KeyError, match="unknown dataset"):
+        prepare.fetch_missing(["nowhere"])
+
+
+def test_data_folders_default_to_shared_else_the_user_cache(tmp_path, monkeypatch):
+    from ood_nb_utils import config
+
+    monkeypatch.delenv("OOD_NB_DATA_DIR", raising=False)
+    monkeypatch.delenv("OOD_NB_WEIGHTS_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setattr(config, "REPO_ROOT", tmp_path / "repo")  # a checkout with no shared/ beside it
+    assert config.data_dir() == tmp_path / "xdg" / "ood_nb" / "data"
+    assert config.weights_dir() == tmp_path / "xdg" / "ood_nb" / "weights"
+    (tmp_path / "shared" / "data").mkdir(parents=True)
+    assert config.data_dir() == tmp_path / "shared" / "data"
