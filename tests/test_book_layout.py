@@ -72,7 +72,41 @@ def test_launch_buttons_for_binder_and_colab():
     buttons = config["launch_buttons"]
     assert buttons["binderhub_url"] == "https://mybinder.org"
     assert buttons["colab_url"] == "https://colab.research.google.com"
-    assert (ROOT / "environment.yml").exists()  # what Binder builds the environment from
+    assert (ROOT / ".binder" / "environment.yml").exists()  # what Binder builds the environment from
+
+
+def test_every_chapter_page_gets_a_notebook_that_colab_opens(tmp_path):
+    """Issue 14: the build writes an .ipynb of each executed page into the site (the executed notebook, else
+    jupytext's conversion), the download menu offers it and the Colab button opens it instead of the .py."""
+    from types import SimpleNamespace
+
+    import jupytext
+
+    from ood_nb_utils import sphinx_notebooks as ext
+
+    out = tmp_path / "_build" / "html"
+    source = ROOT / "notebooks" / "01_nap.py"
+    app = SimpleNamespace(outdir=str(out), env=SimpleNamespace(doc2path=lambda name: ROOT / f"{name}.py"),
+                          config=SimpleNamespace(ood_nb_pages_branch="gh-pages"))
+    colab = {"text": "Colab", "url": "https://colab.research.google.com/github/o/r/blob/main/notebooks/01_nap.py"}
+    context = {"page_source_suffix": ".py", "header_buttons": [{"label": "launch-buttons", "buttons": [colab]}]}
+    ext.add_notebook(app, "notebooks/01_nap", "page.html", context, None)  # not executed: jupytext's conversion
+    written = out / "_sources" / "notebooks" / "01_nap.ipynb"
+    assert context["ipynb_source"] == "notebooks/01_nap.ipynb"
+    code = [c.source for c in jupytext.read(written).cells if c.cell_type == "code"]
+    assert code == [c.source for c in jupytext.read(source).cells if c.cell_type == "code"] and len(code) > 10
+    ext.colab_opens_the_notebook(app, "notebooks/01_nap", "page.html", context, None)
+    assert colab["url"] == ("https://colab.research.google.com/github/o/r/blob/gh-pages/_sources/notebooks/"
+                            "01_nap.ipynb")
+    executed = tmp_path / "_build" / "jupyter_execute" / "notebooks" / "01_nap.ipynb"  # what MyST-NB leaves
+    executed.parent.mkdir(parents=True)
+    executed.write_text('{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}')
+    ext.add_notebook(app, "notebooks/01_nap", "page.html", dict(context), None)
+    assert written.read_text() == executed.read_text()
+    other = {"page_source_suffix": ".md", "header_buttons": []}  # a prose page gets nothing
+    ext.add_notebook(app, "book/glossary", "page.html", other, None)
+    assert "ipynb_source" not in other and not (out / "_sources" / "book").exists()
+    assert "ood_nb_utils.sphinx_notebooks" in (ROOT / "_config.yml").read_text()
 
 
 def test_failing_cells_fail_the_build():

@@ -154,3 +154,15 @@ def test_data_folders_default_to_shared_else_the_user_cache(tmp_path, monkeypatc
     assert config.weights_dir() == tmp_path / "xdg" / "ood_nb" / "weights"
     (tmp_path / "shared" / "data").mkdir(parents=True)
     assert config.data_dir() == tmp_path / "shared" / "data"
+
+
+def test_the_download_sizes_in_how_to_run_are_the_package_figures():
+    from ood_nb_utils import prepare
+    from ood_nb_utils.config import REPO_ROOT
+
+    page = (REPO_ROOT / "book" / "how_to_run.md").read_text()
+    assert set(prepare.DOWNLOAD_MB) == {*prepare.OUTPUT_FILES, "weights"}
+    for key, mb in prepare.DOWNLOAD_MB.items():
+        assert f"{mb} MB" in page or f"{mb} +" in page or f"+ {mb}" in page, (key, mb)
+    total = sum(mb for key, mb in prepare.DOWNLOAD_MB.items() if not key.endswith("_train"))
+    assert f"about {total / 1000:.1f} GB" in page

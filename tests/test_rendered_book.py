@@ -61,6 +61,7 @@ def open_page(browser, server: str, page: str) -> dict:
           tracebacks: document.querySelectorAll('.output.traceback, .highlight-ipythontb').length,
           launch: Array.from(document.querySelectorAll('a')).map(a => a.href)
               .filter(h => h.includes('mybinder.org') || h.includes('colab.research.google.com')),
+          downloads: Array.from(document.querySelectorAll('a')).map(a => a.href).filter(h => h.endsWith('.ipynb')),
         };""")
 
 
@@ -92,6 +93,25 @@ def test_chapter_has_binder_and_colab_launch_buttons(browser, server, page):
     links = open_page(browser, server, page)["launch"]
     assert any("mybinder.org" in h for h in links), f"{page}: no Binder launch button"
     assert any("colab.research.google.com" in h for h in links), f"{page}: no Colab launch button"
+
+
+@pytest.mark.parametrize("page", CHAPTERS)
+def test_chapter_offers_its_notebook_and_colab_opens_it(browser, server, page):
+    """Issue 14: the download menu offers the chapter's .ipynb (served by the site, with the source's code
+    cells), and the Colab button opens that notebook from the published site, not the .py."""
+    import jupytext
+
+    info = open_page(browser, server, page)
+    local = [h for h in info["downloads"] if h.startswith(server)]
+    assert local == [f"{server}/_sources/{page}.ipynb"], f"{page}: download links {info['downloads']}"
+    with urllib.request.urlopen(local[0]) as response:
+        served = jupytext.reads(response.read().decode(), fmt="ipynb")
+    source = jupytext.read(ROOT / f"{page}.py")
+    assert [c.source for c in served.cells if c.cell_type == "code"] == [
+        c.source for c in source.cells if c.cell_type == "code"], f"{page}: the notebook's code differs from the .py"
+    assert any(c.get("outputs") for c in served.cells if c.cell_type == "code"), f"{page}: notebook not executed"
+    colab = [h for h in info["launch"] if "colab.research.google.com" in h]
+    assert colab and all(h.endswith(f"/_sources/{page}.ipynb") for h in colab), f"{page}: Colab opens {colab}"
 
 
 def test_summary_lists_all_four_papers_with_verdicts(browser, server):
