@@ -56,6 +56,7 @@ chapter.fetch_data()
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+import seaborn as sns
 from IPython.display import Markdown, display
 from scipy.stats import kendalltau
 
@@ -155,22 +156,13 @@ for ds in MODELS:
 # `metrics.bootstrap_interval(..., paired_with=...)`, as chapters 2-4 do).
 
 # %%
-colors = dict(zip(FAMILIES, plt.rcParams["axes.prop_cycle"].by_key()["color"], strict=False))
+colors = dict(zip(FAMILIES, sns.color_palette("tab10"), strict=False))
 fig, axes = plt.subplots(2, 2, figsize=(14, 17), sharey=False)
 for r, ds in enumerate(MODELS):
     for c, g in enumerate(GROUPS):
-        ax = axes[r, c]
-        b = board[board.ID == ds].sort_values(f"{g} AUROC")
-        y = np.arange(len(b))
-        for fam, color in colors.items():
-            sel = (b.family == fam).to_numpy()
-            ax.errorbar(b[f"{g} AUROC"][sel], y[sel],
-                        xerr=[(b[f"{g} AUROC"] - b[f"{g} low"])[sel], (b[f"{g} high"] - b[f"{g} AUROC"])[sel]],
-                        fmt="o", color=color, label=fam, capsize=2, ms=4)
-        ax.set_yticks(y, b.method, fontsize=8)
-        ax.set_xlabel(f"mean AUROC over {', '.join(SETS[ds][g])} (%)")
-        ax.set_title(f"ID {data.DATASETS[ds].title}: {g}-OOD")
-        ax.grid(axis="x", alpha=0.3)
+        plots.ranking(axes[r, c], board[board.ID == ds], value=f"{g} AUROC", low=f"{g} low", high=f"{g} high",
+                      hue="family", palette=colors, legend=(r, c) == (0, 0), title=f"ID {data.DATASETS[ds].title}: "
+                      f"{g}-OOD", xlabel=f"mean AUROC over {', '.join(SETS[ds][g])} (%)")
 fig.suptitle("Every method of the book, ranked by mean AUROC with 95% bootstrap intervals\n"
              f"(feature-based: all images of the profile; network-based: {n_grad} per set)")
 fig.set_layout_engine("tight", rect=(0, 0.03, 1, 1))

@@ -1,13 +1,18 @@
 """The book's figure style and the recurring plot kinds.
 
-One palette everywhere: ID is always blue, OOD sets take the same colour in every chapter, and
-substitutes are drawn with hatched/dashed styles so they cannot be mistaken for the real sets.
+One seaborn theme, set once by :func:`use_book_style` (every chapter's :func:`~ood_nb_utils.chapter.start`
+calls it). One palette everywhere: ID is always blue, OOD sets take the same colour in every chapter, and
+substitutes are drawn dashed so they cannot be mistaken for the real sets. The statistical figures are
+seaborn's: ``histplot`` for score distributions, ``heatmap`` for annotated grids, ``boxplot`` for
+distributions by group, ``barplot`` for grouped values and ``pointplot`` for rankings with intervals.
 """
 
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
+import seaborn as sns
 
 from .data import DATASETS
 
@@ -20,10 +25,10 @@ OOD_COLORS = {
 
 
 def use_book_style() -> None:
-    """Matplotlib defaults for the book: readable sizes, light grid, tight layout."""
-    plt.rcParams.update({
-        "figure.dpi": 100, "savefig.dpi": 120, "font.size": 10, "axes.titlesize": 11, "axes.grid": True,
-        "grid.alpha": 0.3, "axes.spines.top": False, "axes.spines.right": False, "figure.autolayout": True,
+    """The book's theme: seaborn's ``whitegrid`` at notebook scale with readable sizes and tight layout."""
+    sns.set_theme(context="notebook", style="whitegrid", palette="tab10", font_scale=0.85, rc={
+        "figure.dpi": 100, "savefig.dpi": 120, "axes.titlesize": 11, "grid.alpha": 0.5,
+        "axes.spines.top": False, "axes.spines.right": False, "figure.autolayout": True,
     })
 
 
@@ -45,13 +50,14 @@ def score_histograms(ax, id_dataset: str, scores: dict[str, np.ndarray], *, xlab
     id_scores = scores[id_dataset]
     lo, hi = np.percentile(np.concatenate(list(scores.values())), [0.5, 99.5])
     edges = np.linspace(lo, hi, bins + 1)
-    ax.hist(id_scores, edges, density=True, color=ID_COLOR, alpha=0.45, label=label_of(id_dataset, len(id_scores)))
+    sns.histplot(x=id_scores, bins=edges, stat="density", color=ID_COLOR, alpha=0.45, linewidth=0, ax=ax,
+                 label=label_of(id_dataset, len(id_scores)))
     for d, s in scores.items():
         if d == id_dataset:
             continue
         sub = DATASETS[d].is_substitute if d in DATASETS else False
-        ax.hist(s, edges, density=True, histtype="step", lw=1.6, color=color_of(d),
-                ls="--" if sub else "-", label=label_of(d, len(s)))
+        sns.histplot(x=s, bins=edges, stat="density", element="step", fill=False, linewidth=1.6, color=color_of(d),
+                     linestyle="--" if sub else "-", ax=ax, label=label_of(d, len(s)))
     ax.set_xlabel(xlabel)
     ax.set_ylabel("density")
     if title:
@@ -61,8 +67,14 @@ def score_histograms(ax, id_dataset: str, scores: dict[str, np.ndarray], *, xlab
 
 
 def shared_legend(fig, ax, ncol: int = 4) -> None:
-    """One legend for a grid of panels that share their series, below the panels."""
-    handles, labels = ax.get_legend_handles_labels()
+    """One legend for a grid of panels that share their series, below the panels (``ax``'s own legend, if
+    seaborn drew one, moves there)."""
+    own = ax.get_legend()
+    if own is not None:
+        handles, labels = own.legend_handles, [t.get_text() for t in own.get_texts()]
+        own.remove()
+    else:
+        handles, labels = ax.get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=ncol, fontsize=8, frameon=False)
 
 
@@ -128,9 +140,10 @@ def mean_max_by_depth(id_features, ood_features, aurocs: dict, labels: dict, *, 
         mean_max_scatter(ax, id_features, ood_features, tap, ch, id_label=id_label, ood_label=ood_label,
                          title=f"{labels[tap]}\nchannel {ch} (median), ratio AUROC {100 * auc[ch]:.1f}%")
     axes[0].legend(markerscale=4, fontsize=7)
-    axes[-1].boxplot([100 * a for a in aurocs.values()], tick_labels=list(aurocs))
+    long = pd.DataFrame([(tap, 100 * v) for tap, a in aurocs.items() for v in a], columns=["tap", "AUROC"])
+    sns.boxplot(data=long, x="tap", y="AUROC", color="#9ecae1", fliersize=2, ax=axes[-1])
     axes[-1].axhline(50, color="gray", ls=":")
-    axes[-1].set(ylabel="per-channel ratio AUROC (%)", title="all channels, by depth")
+    axes[-1].set(xlabel="", ylabel="per-channel ratio AUROC (%)", title="all channels, by depth")
     fig.suptitle(title)
     plt.show()
 
@@ -138,43 +151,64 @@ def mean_max_by_depth(id_features, ood_features, aurocs: dict, labels: dict, *, 
 def annotated_heatmap(ax, values, *, xticks, yticks, xlabel: str = "", ylabel: str = "", title: str = "",
                       fmt: str = "{:.1f}", cmap: str = "viridis", vmin=None, vmax=None, annotate: bool = True,
                       highlight=None, fontsize: float = 6.5, colorbar_label: str | None = None):
-    """A grid of values with each cell's number written in it (NaN cells left blank).
+    """``sns.heatmap`` of a grid with each cell's number written in it (NaN cells left blank); row 0 at the
+    bottom, as in the papers' p_min x p_max grids.
 
     ``highlight(row, col) -> bool`` writes those cells' numbers in red (e.g. the diagonal of a
-    p_min x p_max grid, which is the fixed-percentile method). Returns the image for a colorbar.
+    p_min x p_max grid, which is the fixed-percentile method). Returns the mesh, for a shared colorbar.
     """
     values = np.asarray(values, dtype=float)
-    im = ax.imshow(values, cmap=cmap, origin="lower", vmin=vmin, vmax=vmax, aspect="auto")
-    ax.set_xticks(range(values.shape[1]), [str(t) for t in xticks], fontsize=7)
-    ax.set_yticks(range(values.shape[0]), [str(t) for t in yticks], fontsize=7)
+    flipped = values[::-1]  # seaborn draws row 0 at the top
+    spec = fmt[2:-1] if fmt.startswith("{:") and fmt.endswith("}") else fmt
+    sns.heatmap(flipped, ax=ax, cmap=cmap, vmin=vmin, vmax=vmax, mask=~np.isfinite(flipped), annot=annotate,
+                fmt=spec, annot_kws={"fontsize": fontsize}, cbar=colorbar_label is not None,
+                cbar_kws={"label": colorbar_label or "", "shrink": 0.8},
+                xticklabels=[str(t) for t in xticks], yticklabels=[str(t) for t in yticks][::-1])
+    ax.tick_params(labelsize=7)
     ax.set(xlabel=xlabel, ylabel=ylabel)
     ax.set_title(title, fontsize=9)
-    ax.grid(False)
-    if annotate:
-        for r in range(values.shape[0]):
-            for c in range(values.shape[1]):
-                if np.isfinite(values[r, c]):
-                    red = highlight is not None and highlight(r, c)
-                    ax.text(c, r, fmt.format(values[r, c]), ha="center", va="center", fontsize=fontsize,
-                            color="red" if red else "white")
-    if colorbar_label is not None:
-        ax.figure.colorbar(im, ax=ax, shrink=0.8, label=colorbar_label)
-    return im
+    if annotate and highlight is not None:
+        cells = [(values.shape[0] - 1 - r, c) for r in range(values.shape[0]) for c in range(values.shape[1])
+                 if np.isfinite(flipped[r, c])]  # seaborn writes the unmasked cells row by row, top first
+        for text, (r, c) in zip(ax.texts, cells, strict=True):
+            if highlight(r, c):
+                text.set_color("red")
+    return ax.collections[0]
 
 
 def grouped_bars(ax, categories, series: dict, *, ylabel: str = "", title: str = "", rotation: int = 30,
                  ylim=None, legend: bool = True) -> None:
-    """Side-by-side bars: one group per category, one bar per series (``{label: values in category order}``)."""
-    x = np.arange(len(categories))
-    width = 0.8 / max(1, len(series))
-    for k, (label, values) in enumerate(series.items()):
-        ax.bar(x + (k - (len(series) - 1) / 2) * width, values, width, label=label)
-    ax.set_xticks(x, categories, rotation=rotation, ha="right" if rotation else "center", fontsize=8)
-    ax.set(ylabel=ylabel, title=title)
+    """``sns.barplot``: one group per category, one bar per series (``{label: values in category order}``)."""
+    long = pd.DataFrame([(cat, label, v) for label, values in series.items()
+                         for cat, v in zip(categories, values, strict=True)], columns=["category", "series", "value"])
+    sns.barplot(data=long, x="category", y="value", hue="series", order=list(dict.fromkeys(categories)),
+                errorbar=None, ax=ax, legend=legend)
+    ax.tick_params(axis="x", labelsize=8, rotation=rotation)
+    if rotation:
+        for label in ax.get_xticklabels():
+            label.set_horizontalalignment("right")
+    ax.set(xlabel="", ylabel=ylabel, title=title)
     if ylim is not None:
         ax.set_ylim(*ylim)
     if legend:
         ax.legend(fontsize=8)
+
+
+def ranking(ax, table: pd.DataFrame, *, value: str, low: str, high: str, label: str = "method",
+            hue: str | None = None, palette=None, xlabel: str = "", title: str = "", legend: bool = True) -> None:
+    """``sns.pointplot`` of one row per item, sorted by ``value``, with its precomputed interval [``low``,
+    ``high``] (e.g. a bootstrap 95% interval): each item's three numbers are given to seaborn as its data, drawn
+    at their median (the estimate) with an error bar from their minimum to their maximum, so the figure shows
+    exactly the table's numbers. The best item is at the top."""
+    ordered = table.sort_values(value, ascending=False)
+    long = ordered.melt(id_vars=[label] + ([hue] if hue else []), value_vars=[low, value, high],
+                        value_name="x")
+    sns.pointplot(data=long, x="x", y=label, hue=hue, order=list(ordered[label]), estimator="median",
+                  errorbar=lambda v: (v.min(), v.max()), linestyle="none", markersize=4, capsize=0.3,
+                  err_kws={"linewidth": 1.2}, palette=palette, ax=ax, legend=legend and hue is not None)
+    ax.tick_params(axis="y", labelsize=8)
+    ax.set(xlabel=xlabel, ylabel="", title=title)
+    ax.grid(axis="x", alpha=0.3)
 
 
 def band(ax, x, mean, low, high, *, label: str = "", band_label: str = "", marker: str = "o") -> None:
