@@ -30,7 +30,9 @@ def perturbed_pass(adapter: ModelAdapter, x: torch.Tensor, *, fraction: float, e
                    generator: torch.Generator) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
     """One batch of AdaSCALE's extra work: the gradient and perturbation of Eq. 4
     (:func:`~ood_nb_utils.scorers.perturb_inputs`), then the taps of the clean and the perturbed images."""
-    x_eps = perturb_inputs(adapter.logits, x, fraction=fraction, epsilon=epsilon, region=region, generator=generator)
+    with adapter.input_gradients_only():
+        x_eps = perturb_inputs(adapter.logits, x, fraction=fraction, epsilon=epsilon, region=region,
+                               generator=generator)
     with torch.inference_mode():
         return adapter.forward_taps(x), adapter.forward_taps(x_eps.contiguous(memory_format=torch.channels_last))
 

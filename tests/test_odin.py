@@ -36,3 +36,27 @@ def test_odin_validates_images():
         assert "N x 3 x H x W" in str(err)
     else:
         raise AssertionError("expected a ValueError")
+
+
+def test_input_gradients_only_gives_the_same_odin_scores_and_restores_the_parameters():
+    """Issue 15: the gradient passes freeze the weights for their duration (autograd then skips weight
+    gradients); the scores are identical and every parameter's requires_grad comes back as it was."""
+    from ood_nb_utils.data import CIFAR_MEAN, CIFAR_STD
+    from ood_nb_utils.models import ModelAdapter
+
+    torch.manual_seed(0)
+    net = nn.Sequential()
+    net.add_module("conv", nn.Conv2d(3, 8, 3, padding=1))
+    net.add_module("relu", nn.ReLU())
+    net.add_module("pool", nn.AdaptiveAvgPool2d(1))
+    net.add_module("flat", nn.Flatten())
+    net.add_module("fc", nn.Linear(8, 5))
+    net.fc.bias.requires_grad_(False)  # a parameter the user froze stays frozen
+    adapter = ModelAdapter.from_module(net, final="relu", head="fc", mean=CIFAR_MEAN, std=CIFAR_STD, name="tiny")
+    x = torch.randn(6, 3, 8, 8)
+    plain = scorers.odin(adapter.logits, x, temperature=10.0, epsilon=0.01)
+    with adapter.input_gradients_only():
+        assert not any(p.requires_grad for p in net.parameters())
+        fast = scorers.odin(adapter.logits, x, temperature=10.0, epsilon=0.01)
+    assert torch.equal(plain, fast)
+    assert net.conv.weight.requires_grad and net.fc.weight.requires_grad and not net.fc.bias.requires_grad

@@ -266,11 +266,12 @@ class ODIN(NetworkDetector):
     def compute(self, images: np.ndarray, progress: bool = True) -> np.ndarray:
         """ODIN scores of uint8 images, not cached (costs time this)."""
         logits_of, out = self.logits_of(), []
-        for start in tqdm(range(0, len(images), ODIN_BATCH), desc=f"{self.title} | {len(images)} images",
-                          mininterval=20, disable=not progress):
-            batch = self.adapter_.normalize(images[start:start + ODIN_BATCH])
-            out.append(scorers.odin(logits_of, batch, temperature=self.temperature, epsilon=self.epsilon,
-                                    std=self.adapter_.std))
+        with self.adapter_.input_gradients_only():
+            for start in tqdm(range(0, len(images), ODIN_BATCH), desc=f"{self.title} | {len(images)} images",
+                              mininterval=20, disable=not progress):
+                batch = self.adapter_.normalize(images[start:start + ODIN_BATCH])
+                out.append(scorers.odin(logits_of, batch, temperature=self.temperature, epsilon=self.epsilon,
+                                        std=self.adapter_.std))
         return torch.cat(out).numpy()
 
     def _score(self, images):

@@ -22,9 +22,10 @@ weights and read the same modules.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -146,6 +147,20 @@ class ModelAdapter:
     def logits(self, x: torch.Tensor) -> torch.Tensor:
         """The logits of normalised inputs (differentiable: ODIN and AdaSCALE take gradients through it)."""
         return self.net(x)
+
+    @contextlib.contextmanager
+    def input_gradients_only(self) -> Iterator[None]:
+        """Within this block the network's parameters do not require gradients (restored after): the gradient
+        passes of ODIN and AdaSCALE need the gradient with respect to the input only, and autograd then skips
+        every weight gradient. The values are unchanged (tests/test_odin.py)."""
+        params = [p for p in self.net.parameters() if p.requires_grad]
+        for p in params:
+            p.requires_grad_(False)
+        try:
+            yield
+        finally:
+            for p in params:
+                p.requires_grad_(True)
 
     def normalize(self, images: np.ndarray | torch.Tensor) -> torch.Tensor:
         """uint8 N x H x W x 3 -> float N x 3 x H x W in [0, 1], normalised with this network's mean/std."""
