@@ -165,6 +165,7 @@ def annotated_heatmap(ax, values, *, xticks, yticks, xlabel: str = "", ylabel: s
                 cbar_kws={"label": colorbar_label or "", "shrink": 0.8},
                 xticklabels=[str(t) for t in xticks], yticklabels=[str(t) for t in yticks][::-1])
     ax.tick_params(labelsize=7)
+    ax.grid(False)  # the theme's grid would run through the cells and the blank (NaN) ones
     ax.set(xlabel=xlabel, ylabel=ylabel)
     ax.set_title(title, fontsize=9)
     if annotate and highlight is not None:
