@@ -29,12 +29,21 @@ BATCH_SIZE = 32
 def perturbed_pass(adapter: ModelAdapter, x: torch.Tensor, *, fraction: float, epsilon: float, region: str,
                    generator: torch.Generator) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
     """One batch of AdaSCALE's extra work: the gradient and perturbation of Eq. 4
-    (:func:`~ood_nb_utils.scorers.perturb_inputs`), then the taps of the clean and the perturbed images."""
+    (:func:`~ood_nb_utils.scorers.perturb_inputs`), then the perturbed images' taps. The clean ``penultimate``
+    and ``logits`` are those of the gradient's own forward pass (the same inputs and weights), so each batch
+    costs one forward, one backward and one forward of the perturbed images."""
+    clean: dict[str, torch.Tensor] = {}
+
+    def logits_keeping_taps(inputs: torch.Tensor) -> torch.Tensor:
+        taps = adapter.forward_taps(inputs)
+        clean.update({k: taps[k].detach() for k in ("penultimate", "logits")})
+        return taps["logits"]
+
     with adapter.input_gradients_only():
-        x_eps = perturb_inputs(adapter.logits, x, fraction=fraction, epsilon=epsilon, region=region,
+        x_eps = perturb_inputs(logits_keeping_taps, x, fraction=fraction, epsilon=epsilon, region=region,
                                generator=generator)
     with torch.inference_mode():
-        return adapter.forward_taps(x), adapter.forward_taps(x_eps.contiguous(memory_format=torch.channels_last))
+        return clean, adapter.forward_taps(x_eps.contiguous(memory_format=torch.channels_last))
 
 
 def compute_perturbed(adapter: ModelAdapter, pixels: np.ndarray, *, fraction: float = 0.05, epsilon: float = 0.5,

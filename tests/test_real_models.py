@@ -229,3 +229,23 @@ def test_perturbed_features_match_a_clean_forward_and_are_cached():
     hits = cache.STATS.hits
     again = perturbed_features(adapter, images, progress=False)
     assert cache.STATS.hits == hits + 1 and np.array_equal(again.arrays["perturbed"], first.arrays["perturbed"])
+
+
+@requires("cifar10", model=C10)
+def test_perturbed_pass_equals_the_reference_with_separate_forward_passes():
+    """Issue 15: the clean activations come from the gradient's own forward pass; the reference runs a separate
+    inference forward of the clean images, as the code did before. Both must agree exactly."""
+    import torch
+
+    from ood_nb_utils.perturbation import perturbed_pass
+    from ood_nb_utils.scorers import perturb_inputs
+
+    adapter = load_model(C10)
+    x = adapter.normalize(load("cifar10", indices=np.arange(8)).images)
+    kw = {"fraction": 0.05, "epsilon": 0.5, "region": "trivial"}
+    clean, pert = perturbed_pass(adapter, x, generator=torch.Generator().manual_seed(0), **kw)
+    x_eps = perturb_inputs(adapter.logits, x, generator=torch.Generator().manual_seed(0), **kw)
+    with torch.inference_mode():
+        ref_clean, ref_pert = adapter.forward_taps(x), adapter.forward_taps(x_eps)
+    for key in ("penultimate", "logits"):
+        assert torch.equal(clean[key], ref_clean[key]) and torch.equal(pert[key], ref_pert[key]), key
