@@ -264,12 +264,16 @@ def fetch_missing(keys: list[str], *, weights: bool = True, mode: str | None = N
                     "when online")
     still = [k for k in missing if (k == "weights" and _missing_checkpoints()) or (k != "weights"
                                                                                   and not is_available(k))]
-    for key in still:
-        why = ("a substitute with no public source: it exists only in the project's shared/ folder"
-               if key in DATASETS and DATASETS[key].is_substitute else
-               f"not fetched here; `python -m ood_nb_utils data prepare --only {key}` downloads it (or set "
-               "OOD_NB_FETCH=always to let a chapter do it)" if not fetch else "fetch failed (see above)")
-        log(f"data: {key} unavailable in {data_dir() if key != 'weights' else weights_dir()}: {why}")
+    substitutes = [k for k in still if k in DATASETS and DATASETS[k].is_substitute]
+    others = [k for k in still if k not in substitutes]
+    if others:  # one line per reason, so a build beside shared/ says it once
+        why = (f"not fetched here; `python -m ood_nb_utils data prepare --only {','.join(others)}` downloads them "
+               "(or set OOD_NB_FETCH=always to let a chapter do it)" if not fetch else "fetch failed (see above)")
+        where = f"{data_dir()}" + (f" (checkpoints: {weights_dir()})" if "weights" in others else "")
+        log(f"data: {', '.join(others)} unavailable in {where}: {why}")
+    if substitutes:
+        log(f"data: {', '.join(substitutes)} unavailable in {data_dir()}: substitutes with no public source, which "
+            "exist only in the project's shared/ folder")
     return still
 
 
