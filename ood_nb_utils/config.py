@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+BOOK_CACHE_DIR = REPO_ROOT / ".cache" / "ood_nb"  # the activation cache's default folder
 
 
 def _dir_from_env(var: str, default: Path) -> Path:
@@ -57,7 +58,7 @@ def weights_dir() -> Path:
 
 def cache_dir() -> Path:
     """Folder of the on-disk activation cache (``OOD_NB_CACHE_DIR``)."""
-    return _dir_from_env("OOD_NB_CACHE_DIR", REPO_ROOT / ".cache" / "ood_nb")
+    return _dir_from_env("OOD_NB_CACHE_DIR", BOOK_CACHE_DIR)
 
 
 @dataclass(frozen=True)

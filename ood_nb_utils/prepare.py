@@ -245,9 +245,10 @@ def fetch_missing(keys: list[str], *, weights: bool = True, mode: str | None = N
     unknown = [k for k in keys if k not in DATASETS]
     if unknown:
         raise KeyError(f"unknown dataset(s) {unknown}; known: {', '.join(DATASETS)}")
-    missing = [k for k in keys if not is_available(k)]
-    if weights and _missing_checkpoints():
-        missing.append("weights")
+    def lacks(key: str) -> bool:
+        return _missing_checkpoints() if key == "weights" else not is_available(key)
+
+    missing = [k for k in [*keys, *(["weights"] if weights else [])] if lacks(k)]
     if not missing:
         log(f"data: all {len(keys)} sets{' and the checkpoints' if weights else ''} present in {data_dir()}")
         return []
@@ -262,8 +263,7 @@ def fetch_missing(keys: list[str], *, weights: bool = True, mode: str | None = N
             except (OSError, RuntimeError) as err:  # no connection, a host gone: say so and go on
                 log(f"data: could not fetch {key} ({err}); run `python -m ood_nb_utils data prepare --only {key}` "
                     "when online")
-    still = [k for k in missing if (k == "weights" and _missing_checkpoints()) or (k != "weights"
-                                                                                  and not is_available(k))]
+    still = [k for k in missing if lacks(k)] if fetch and fetchable else missing  # checked again after fetching
     substitutes = [k for k in still if k in DATASETS and DATASETS[k].is_substitute]
     others = [k for k in still if k not in substitutes]
     if others:  # one line per reason, so a build beside shared/ says it once

@@ -13,7 +13,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-EXECUTED_PREFIXES = ("notebooks/", "book/own_model")
+from .sphinx_rebuild import EXECUTED_PREFIXES
 
 
 def notebook_target(outdir: Path, pagename: str) -> Path:
@@ -51,11 +51,11 @@ def colab_opens_the_notebook(app, pagename: str, templatename: str, context: dic
     published site's branch instead of the ``.py`` source (which Colab cannot read)."""
     if context.get("ipynb_source") != f"{pagename}.ipynb":
         return
-    for group in context.get("header_buttons", []):
-        for button in group.get("buttons", []) if group.get("label") == "launch-buttons" else []:
-            if button.get("text") == "Colab" and "/blob/" in button["url"]:
-                prefix = button["url"].split("/blob/", 1)[0]
-                button["url"] = f"{prefix}/blob/{app.config.ood_nb_pages_branch}/_sources/{pagename}.ipynb"
+    launch = [g for g in context.get("header_buttons", []) if g.get("label") == "launch-buttons"]
+    for button in (b for group in launch for b in group.get("buttons", [])):
+        if button.get("text") == "Colab" and "/blob/" in button["url"]:
+            prefix = button["url"].split("/blob/", 1)[0]
+            button["url"] = f"{prefix}/blob/{app.config.ood_nb_pages_branch}/_sources/{pagename}.ipynb"
 
 
 def setup(app) -> dict:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from ood_nb_utils.config import REPO_ROOT
+from ood_nb_utils.config import BOOK_CACHE_DIR, REPO_ROOT
 from ood_nb_utils.data import is_available
 from ood_nb_utils.models import CHECKPOINTS, checkpoint_path
 
@@ -29,7 +29,7 @@ def session_cache(tmp_path_factory):
     """Point the activation cache at this session's own folder for every test."""
     kept = os.environ.get("OOD_NB_TEST_CACHE_DIR")
     folder = Path(kept) if kept else tmp_path_factory.mktemp("activation_cache")
-    if kept and folder.resolve() == (REPO_ROOT / ".cache" / "ood_nb").resolve():
+    if kept and folder.resolve() == BOOK_CACHE_DIR.resolve():
         raise pytest.UsageError("OOD_NB_TEST_CACHE_DIR must not be the book's cache (.cache/ood_nb)")
     before = os.environ.get("OOD_NB_CACHE_DIR")
     os.environ["OOD_NB_CACHE_DIR"] = str(folder)
@@ -58,6 +58,7 @@ def requires(*datasets: str, model: str | None = None):
 
 # --- headless Chromium, for the rendered-book (make pagetest) and JupyterLab (make labtest) checks -------------
 SCREENSHOTS = REPO_ROOT / "_build" / "screenshots"
+PAPERS = ("NAP", "AdaSCALE", "HIMPLoS", "Prototype Fusion")  # what the summary page and chapter 6 must name
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 CHROMIUM_FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",

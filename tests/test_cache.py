@@ -41,7 +41,7 @@ def test_failed_compute_leaves_nothing(tmp_path):
 def test_the_test_session_extracts_into_its_own_cache(session_cache):
     """Issue 15: no test reads what a book build left in .cache/ood_nb; the session's folder is fresh (or the
     developer's named OOD_NB_TEST_CACHE_DIR)."""
-    from ood_nb_utils.config import REPO_ROOT, cache_dir
+    from ood_nb_utils.config import BOOK_CACHE_DIR, cache_dir
 
     assert cache_dir() == session_cache
-    assert cache_dir().resolve() != (REPO_ROOT / ".cache" / "ood_nb").resolve()
+    assert cache_dir().resolve() != BOOK_CACHE_DIR.resolve()

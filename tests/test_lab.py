@@ -22,13 +22,12 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import SCREENSHOTS
+from .conftest import PAPERS, SCREENSHOTS
 
 pytestmark = pytest.mark.lab
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAPTER = "notebooks/06_summary.py"  # the short chapter: it reads the scorecards the book build wrote
-PAPERS = ("NAP", "AdaSCALE", "HIMPLoS", "Prototype Fusion")
 OVERRIDES = Path(sys.prefix) / "share" / "jupyter" / "lab" / "settings" / "overrides.json"
 
 

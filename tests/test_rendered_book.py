@@ -16,13 +16,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .conftest import SCREENSHOTS
+from .conftest import PAPERS, SCREENSHOTS
 
 pytestmark = pytest.mark.pages
 
 ROOT = Path(__file__).resolve().parent.parent
 HTML = ROOT / "_build" / "html"
-PAPERS = ("NAP", "AdaSCALE", "HIMPLoS", "Prototype Fusion")
 
 
 def toc_pages() -> list[str]:
