@@ -61,6 +61,7 @@ lint: $(VENV)/.installed
 
 benchmark: $(VENV)/.installed
 	$(PY) benchmarks/throughput.py
+	$(PY) benchmarks/gradient_passes.py
 
 clean:
 	rm -rf _build _build_book.log

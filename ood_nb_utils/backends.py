@@ -19,8 +19,9 @@ images); bf16 is not offered because it moves logits by up to 0.35 on this netwo
 **Cache rule.** A non-eager backend adds its :attr:`Backend.key` (``openvino-f32``, ``compile``) to the
 on-disk cache key, and eager adds nothing, so caches filled before backends existed keep their keys: the
 stored numbers differ between backends in the last digits, so a cache filled by one backend is never read as
-another's. The gradient passes (ODIN, AdaSCALE's perturbation) always
-run eagerly and their keys do not change.
+another's. The gradient passes (ODIN, AdaSCALE's perturbation) compute their input gradients eagerly (a
+backward pass needs PyTorch) and run their forward of the perturbed images through the backend, so their keys
+follow the same rule (:func:`key_parts`).
 """
 
 from __future__ import annotations
@@ -131,6 +132,12 @@ def _openvino(adapter: ModelAdapter, image_shape: tuple[int, int, int] = (3, 32,
                 for i, n in enumerate(module.names)}
 
     return Backend("openvino", "openvino-f32", run)
+
+
+def key_parts(backend: Backend) -> dict[str, str]:
+    """What ``backend`` adds to an on-disk cache key: nothing for eager, else ``{"backend": key}`` (the rule
+    in this module's docstring, for extraction and for the forward passes of ODIN and AdaSCALE alike)."""
+    return {} if backend.key == "eager" else {"backend": backend.key}
 
 
 _MADE: dict[tuple[str, str], Backend] = {}

@@ -217,14 +217,13 @@ def extract(adapter: ModelAdapter, images, labels=None, *, progress: bool = True
     if not isinstance(adapter, ModelAdapter):
         raise TypeError(f"extract's first argument is a ModelAdapter (see ModelAdapter.from_module or "
                         f"models.load_model), got {type(adapter).__name__}")
-    from .backends import backend_for
+    from .backends import backend_for, key_parts
 
     inputs = as_inputs(images, labels)
     backend = backend_for(adapter)
     # the backend enters the key unless it is eager, so eager caches keep their keys (see ood_nb_utils.backends)
     parts = cache_parts(adapter, inputs.identity, taps=list(adapter.taps), reductions=["mean", "max"],
-                        normalised_by_caller=inputs.normalised, version=FEATURE_VERSION,
-                        **({} if backend.key == "eager" else {"backend": backend.key}))
+                        normalised_by_caller=inputs.normalised, version=FEATURE_VERSION, **key_parts(backend))
 
     def compute() -> dict[str, np.ndarray]:
         arrays = _run_network(adapter, inputs.pixels, f"{adapter.name} | {inputs.name}", progress, backend)

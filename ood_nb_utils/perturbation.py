@@ -1,84 +1,154 @@
 """Activations before and after AdaSCALE's input perturbation, computed once per image and cached.
 
-:func:`perturbed_features` runs, for every image of an :class:`~ood_nb_utils.data.ImageSet`, the
-gradient of the predicted class's logit, the perturbation of Eq. 4
-(:func:`~ood_nb_utils.scorers.perturb_inputs`) and a second forward pass, and caches the
-unperturbed and perturbed penultimate activations with the logits. Every AdaSCALE statistic and
-sweep (k1, k2, lambda, p_min, p_max, n_val) then reads the cache; only the perturbation itself
-(region, o, eps) needs the network again.
+Two cached steps per :class:`~ood_nb_utils.data.ImageSet`:
+
+1. :func:`gradient_features`: one forward and one backward pass (eager PyTorch) give the gradient of the
+   predicted class's logit w.r.t. the input (:func:`~ood_nb_utils.scorers.predicted_logit_gradient`) and,
+   from the same forward, the clean penultimate activations and logits.
+2. :func:`perturbed_features`: the perturbation of Eq. 4 (:func:`~ood_nb_utils.scorers.perturb_from_gradient`)
+   and a forward pass of the perturbed images through the extraction backend
+   (:func:`~ood_nb_utils.backends.backend_for`; OpenVINO by default, within 1e-4 of eager).
+
+Every perturbation of the same images (Tables 9-10: region, o, eps) reuses step 1, so each costs one forward
+pass. Every AdaSCALE statistic and sweep (k1, k2, lambda, p_min, p_max, n_val) then reads the cache.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 
 import numpy as np
 import torch
 from tqdm import tqdm
 
 from . import cache
+from .backends import Backend, backend_for, key_parts
 from .data import ImageSet
 from .features import Features, batches, cache_parts, image_identity
 from .models import ModelAdapter
-from .scorers import perturb_inputs, shift_statistics
+from .scorers import perturb_from_gradient, predicted_logit_gradient, shift_statistics
 
 PERTURBATION_VERSION = 1
+GRADIENT_VERSION = 1
 BATCH_SIZE = 32
 
 
-def perturbed_pass(adapter: ModelAdapter, x: torch.Tensor, *, fraction: float, epsilon: float, region: str,
-                   generator: torch.Generator) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
-    """One batch of AdaSCALE's extra work: the gradient and perturbation of Eq. 4
-    (:func:`~ood_nb_utils.scorers.perturb_inputs`), then the perturbed images' taps. The clean ``penultimate``
-    and ``logits`` are those of the gradient's own forward pass (the same inputs and weights), so each batch
-    costs one forward, one backward and one forward of the perturbed images."""
+def gradient_pass(adapter: ModelAdapter, x: torch.Tensor) -> dict[str, torch.Tensor]:
+    """One batch's ``gradient`` of the predicted logit w.r.t. the normalised input ``x``, with the clean
+    ``penultimate`` and ``logits`` of that same forward pass (one forward, one backward; weights frozen)."""
     clean: dict[str, torch.Tensor] = {}
 
     def logits_keeping_taps(inputs: torch.Tensor) -> torch.Tensor:
         taps = adapter.forward_taps(inputs)
-        clean.update({k: taps[k].detach() for k in ("penultimate", "logits")})
+        clean["penultimate"] = taps["penultimate"].detach()
         return taps["logits"]
 
     with adapter.input_gradients_only():
-        x_eps = perturb_inputs(logits_keeping_taps, x, fraction=fraction, epsilon=epsilon, region=region,
-                               generator=generator)
-    with torch.inference_mode():
-        return clean, adapter.forward_taps(x_eps.contiguous(memory_format=torch.channels_last))
+        grad, clean["logits"] = predicted_logit_gradient(logits_keeping_taps, x)
+    return {"gradient": grad, **clean}
+
+
+def perturbed_penultimate(adapter: ModelAdapter, x: torch.Tensor, grad: torch.Tensor, *, fraction: float,
+                          epsilon: float, region: str, generator: torch.Generator,
+                          backend: Backend | None = None) -> torch.Tensor:
+    """Penultimate activations of the images ``x`` perturbed along ``grad`` (Eq. 4), through ``backend``
+    (default the adapter's extraction backend)."""
+    x_eps = perturb_from_gradient(x, grad, fraction=fraction, epsilon=epsilon, region=region, generator=generator)
+    backend = backend_for(adapter) if backend is None else backend
+    return backend.run(x_eps.contiguous(memory_format=torch.channels_last))["penultimate"]
+
+
+def perturbed_pass(adapter: ModelAdapter, x: torch.Tensor, *, fraction: float, epsilon: float, region: str,
+                   generator: torch.Generator,
+                   backend: Backend | None = None) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+    """One batch of AdaSCALE's extra work, uncached: :func:`gradient_pass` (clean taps and gradient), then
+    :func:`perturbed_penultimate`."""
+    clean = gradient_pass(adapter, x)
+    return clean, perturbed_penultimate(adapter, x, clean["gradient"], fraction=fraction, epsilon=epsilon,
+                                        region=region, generator=generator, backend=backend)
+
+
+def compute_gradients(adapter: ModelAdapter, pixels: np.ndarray, *, progress: bool = True,
+                      desc: str = "") -> dict[str, np.ndarray]:
+    """``gradient`` (N x C x H x W), clean ``penultimate`` and ``logits`` of uint8 images, not cached."""
+    out: dict[str, list[torch.Tensor]] = {"gradient": [], "penultimate": [], "logits": []}
+    bar = tqdm(total=len(pixels), desc=f"input gradient {adapter.name} | {desc}", unit="img",
+               disable=not progress, mininterval=20)
+    for x in batches(adapter, pixels, BATCH_SIZE):
+        for k, v in gradient_pass(adapter, x).items():
+            out[k].append(v.float().contiguous())
+        bar.update(len(x))
+    bar.close()
+    return {k: torch.cat(v).numpy() for k, v in out.items()}
+
+
+def gradient_features(adapter: ModelAdapter, images: ImageSet, *, progress: bool = True) -> Features:
+    """Cached :func:`compute_gradients` of ``images``, keyed by (adapter fingerprint, image set with its
+    transform); ``seconds_per_image`` holds the measured cost of the forward and backward pass."""
+    parts = cache_parts(adapter, image_identity(images), version=GRADIENT_VERSION)
+
+    def compute() -> dict[str, np.ndarray]:
+        start = time.perf_counter()
+        arrays = compute_gradients(adapter, images.images, progress=progress, desc=images.name)
+        arrays["labels"], arrays["indices"] = images.labels, images.indices
+        arrays["seconds_per_image"] = np.array([(time.perf_counter() - start) / max(1, len(images))])
+        return arrays
+
+    return Features(adapter.name, images.name, cache.load_or_compute("gradient", parts, compute))
+
+
+def perturb_cached(adapter: ModelAdapter, pixels: np.ndarray, gradients: Mapping[str, np.ndarray], *,
+                   fraction: float = 0.05,
+                   epsilon: float = 0.5, region: str = "trivial", seed: int = 0, progress: bool = True,
+                   desc: str = "") -> dict[str, np.ndarray]:
+    """``penultimate``, ``perturbed`` and ``logits`` of uint8 images whose :func:`compute_gradients` arrays are
+    ``gradients``: one forward pass of the perturbed images per batch (``random`` draws from a generator seeded
+    with ``seed``, batch after batch, as the uncached :func:`perturbed_pass` does)."""
+    gen, backend = torch.Generator().manual_seed(seed), backend_for(adapter)
+    grads, perturbed = torch.from_numpy(gradients["gradient"]), []
+    bar = tqdm(total=len(pixels), desc=f"perturb {adapter.name} | {desc} [{backend.name}]", unit="img",
+               disable=not progress, mininterval=20)
+    for start, x in zip(range(0, len(pixels), BATCH_SIZE), batches(adapter, pixels, BATCH_SIZE), strict=True):
+        grad = grads[start:start + len(x)].contiguous(memory_format=torch.channels_last)
+        perturbed.append(perturbed_penultimate(adapter, x, grad, fraction=fraction, epsilon=epsilon,
+                                               region=region, generator=gen, backend=backend).float())
+        bar.update(len(x))
+    bar.close()
+    return {"penultimate": gradients["penultimate"], "perturbed": torch.cat(perturbed).numpy(),
+            "logits": gradients["logits"]}
 
 
 def compute_perturbed(adapter: ModelAdapter, pixels: np.ndarray, *, fraction: float = 0.05, epsilon: float = 0.5,
                       region: str = "trivial", seed: int = 0, progress: bool = True,
                       desc: str = "") -> dict[str, np.ndarray]:
     """``penultimate``, ``perturbed`` and ``logits`` of uint8 images, not cached (costs times this)."""
-    gen = torch.Generator().manual_seed(seed)
-    out: dict[str, list[torch.Tensor]] = {"penultimate": [], "perturbed": [], "logits": []}
-    bar = tqdm(total=len(pixels), desc=f"perturb {adapter.name} | {desc}", unit="img", disable=not progress,
-               mininterval=20)
-    for x in batches(adapter, pixels, BATCH_SIZE):
-        clean, pert = perturbed_pass(adapter, x, fraction=fraction, epsilon=epsilon, region=region, generator=gen)
-        out["penultimate"].append(clean["penultimate"].float())
-        out["logits"].append(clean["logits"].float())
-        out["perturbed"].append(pert["penultimate"].float())
-        bar.update(len(x))
-    bar.close()
-    return {k: torch.cat(v).numpy() for k, v in out.items()}
+    gradients = compute_gradients(adapter, pixels, progress=progress, desc=desc)
+    return perturb_cached(adapter, pixels, gradients, fraction=fraction, epsilon=epsilon, region=region,
+                          seed=seed, progress=progress, desc=desc)
 
 
 def perturbed_features(adapter: ModelAdapter, images: ImageSet, *, fraction: float = 0.05, epsilon: float = 0.5,
                        region: str = "trivial", seed: int = 0, progress: bool = True) -> Features:
     """``penultimate``, ``perturbed`` (N x D) and ``logits`` of ``images`` under the AdaSCALE perturbation.
 
-    Cached by (adapter fingerprint, image set with its transform, fraction, epsilon, region, seed).
-    ``seconds_per_image`` holds the measured cost of gradient + perturbed forward pass when it was computed.
+    Cached by (adapter fingerprint, image set with its transform, fraction, epsilon, region, seed, and the
+    backend unless eager: :func:`~ood_nb_utils.backends.key_parts`); the gradient comes from
+    :func:`gradient_features`, cached once for every perturbation of the same images.
+    ``seconds_per_image`` holds the measured cost of gradient + perturbed forward pass.
     """
     params = {"fraction": fraction, "epsilon": epsilon, "region": region, "seed": seed}
-    parts = cache_parts(adapter, image_identity(images), params=params, version=PERTURBATION_VERSION)
+    parts = cache_parts(adapter, image_identity(images), params=params, version=PERTURBATION_VERSION,
+                        **key_parts(backend_for(adapter)))
 
     def compute() -> dict[str, np.ndarray]:
+        gradients = gradient_features(adapter, images, progress=progress)
         start = time.perf_counter()
-        arrays = compute_perturbed(adapter, images.images, progress=progress, desc=images.name, **params)
+        arrays = perturb_cached(adapter, images.images, gradients.arrays, progress=progress, desc=images.name,
+                                **params)
         arrays["labels"], arrays["indices"] = images.labels, images.indices
-        arrays["seconds_per_image"] = np.array([(time.perf_counter() - start) / max(1, len(images))])
+        forward = (time.perf_counter() - start) / max(1, len(images))
+        arrays["seconds_per_image"] = gradients.arrays["seconds_per_image"] + forward
         return arrays
 
     return Features(adapter.name, images.name, cache.load_or_compute("perturbed", parts, compute))

@@ -58,3 +58,31 @@ def test_default_backend_follows_the_environment(monkeypatch):
     monkeypatch.setenv("OOD_NB_BACKEND", "bf16")
     with pytest.raises(ValueError, match="not a backend"):
         backends.default_backend()
+
+
+@needs_openvino
+@requires("cifar10", "textures", model=C10)
+def test_gradient_methods_run_their_perturbed_forward_through_the_backend_and_match_eager(monkeypatch):
+    """Issue 15: ODIN (plain and through a head) and AdaSCALE compute their input gradient eagerly and send the
+    perturbed images through the backend; the eager path is the reference."""
+    import numpy as np
+
+    from ood_nb_utils.methods import create
+    from ood_nb_utils.perturbation import compute_perturbed
+
+    adapter = load_model(C10)
+    images = np.concatenate([load("cifar10", n=40, seed=7).images, load("textures", n=24, seed=7).images])
+    train = extract(adapter, load("cifar10", n=64, seed=8), progress=False)  # what HIMPLoS-ODIN's head fits on
+    got = {}
+    for name in ("eager", "openvino"):
+        monkeypatch.setenv("OOD_NB_BACKEND", name)
+        odin = [create(m).fit(train, adapter.head, adapter=adapter).compute(images, progress=False)
+                for m in ("odin", "himplos_odin")]
+        got[name] = (odin, compute_perturbed(adapter, images, progress=False, region="random", seed=1))
+    (odin_ref, pert_ref), (odin_fast, pert_fast) = got["eager"], got["openvino"]
+    for ref, fast in zip(odin_ref, odin_fast, strict=True):
+        assert np.abs(fast - ref).max() <= 1e-6 and ref.std() > 1e-4  # scores differ far more between images
+    assert np.array_equal(pert_fast["penultimate"], pert_ref["penultimate"])  # the gradient's own forward: eager
+    assert np.array_equal(pert_fast["logits"], pert_ref["logits"])
+    assert np.abs(pert_fast["perturbed"] - pert_ref["perturbed"]).max() <= backends.TOLERANCE
+    assert np.abs(pert_ref["perturbed"] - pert_ref["penultimate"]).max() > 100 * backends.TOLERANCE

@@ -137,3 +137,29 @@ def test_incremental_builds_re_execute_the_summary_and_follow_the_package():
     assert len(noted) == len(ext.package_files())  # pages that run no code do not depend on the package
     config = (ROOT / "_config.yml").read_text()
     assert "ood_nb_utils.sphinx_rebuild" in config
+
+
+def test_the_book_build_records_how_long_each_cell_took(monkeypatch):
+    """Issue 15: the build's executor records nbclient's per-cell times, which benchmarks/cell_times.py reads."""
+    import nbformat
+    from myst_nb.core.execute import direct
+
+    from ood_nb_utils import sphinx_timing
+
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    from cell_times import cell_seconds
+
+    monkeypatch.setattr(direct, "single_nb_execution", direct.single_nb_execution)  # restored after the test
+    sphinx_timing.record_cell_timings(None, None)
+    sphinx_timing.record_cell_timings(None, None)  # a second config-inited does not wrap twice
+    assert direct.single_nb_execution.records_timing
+    assert not getattr(direct.single_nb_execution.__wrapped__, "records_timing", False)
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import time; time.sleep(0.3)"),
+                                         nbformat.v4.new_markdown_cell("text"),
+                                         nbformat.v4.new_code_cell("x = 1")])
+    result = direct.single_nb_execution(nb, cwd=str(ROOT), timeout=120, allow_errors=False)
+    assert result.err is None
+    timed = cell_seconds(nb.cells)
+    assert [i for i, _, _ in timed] == [0, 2]  # both code cells, not the markdown one
+    assert timed[0][1] >= 0.3 and timed[0][2] == "import time; time.sleep(0.3)"
+    assert "ood_nb_utils.sphinx_timing" in (ROOT / "_config.yml").read_text()

@@ -248,4 +248,30 @@ def test_perturbed_pass_equals_the_reference_with_separate_forward_passes():
     with torch.inference_mode():
         ref_clean, ref_pert = adapter.forward_taps(x), adapter.forward_taps(x_eps)
     for key in ("penultimate", "logits"):
-        assert torch.equal(clean[key], ref_clean[key]) and torch.equal(pert[key], ref_pert[key]), key
+        assert torch.equal(clean[key], ref_clean[key]), key
+    assert torch.equal(pert, ref_pert["penultimate"])
+
+
+@requires("cifar10", model=C10)
+def test_every_perturbation_of_the_same_images_reuses_one_cached_gradient():
+    """Issue 15: Tables 9-10 perturb the same images seven ways; the gradient pass runs once and each
+    perturbation costs one forward. Each cached perturbation equals the uncached batch-by-batch pass."""
+    import torch
+
+    from ood_nb_utils import cache
+    from ood_nb_utils.perturbation import perturbed_features, perturbed_pass
+
+    adapter = load_model(C10)
+    images = load("cifar10", indices=np.arange(40, 80))  # 40 images: two batches, the second one short
+    before = len(cache.STATS.log)
+    for region, fraction in [("random", 0.05), ("significant", 0.10)]:
+        got = perturbed_features(adapter, images, progress=False, region=region, fraction=fraction, seed=3)
+        gen, ref = torch.Generator().manual_seed(3), []
+        for start in range(0, 40, 32):
+            x = adapter.normalize(images.images[start:start + 32]).contiguous(memory_format=torch.channels_last)
+            clean, pert = perturbed_pass(adapter, x, fraction=fraction, epsilon=0.5, region=region, generator=gen)
+            ref.append((clean["penultimate"], clean["logits"], pert))
+        for i, key in enumerate(("penultimate", "logits", "perturbed")):
+            assert np.array_equal(got.arrays[key], torch.cat([r[i] for r in ref]).numpy()), (region, key)
+    misses = [line.split()[1] for line in cache.STATS.log[before:] if line.startswith("miss")]
+    assert sorted(misses) == ["gradient", "perturbed", "perturbed"]

@@ -241,7 +241,8 @@ class LTS(Detector):
 
 # --- ODIN: the network-based baseline ------------------------------------------------------------------
 
-ODIN_BATCH = 64
+ODIN_BATCH = 32  # the eager gradient pass runs 1.14x faster at 32 than at 64 images per batch on 2 cores
+ODIN_VERSION = 2  # 2: batches of 32 and the perturbed forward through the backend (1: batches of 64, eager)
 
 
 @register
@@ -260,25 +261,37 @@ class ODIN(NetworkDetector):
         """images -> logits that ODIN perturbs and scores: the network itself."""
         return self.adapter_.logits
 
+    def logits_from_taps(self, taps: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The same logits as :meth:`logits_of`, from the extraction backend's outputs (no gradient)."""
+        return taps["logits"]
+
     def cache_params(self) -> dict:
         return {"temperature": self.temperature, "epsilon": self.epsilon}
 
-    def compute(self, images: np.ndarray, progress: bool = True) -> np.ndarray:
-        """ODIN scores of uint8 images, not cached (costs time this)."""
+    def compute(self, images: np.ndarray, progress: bool = True, batch_size: int = ODIN_BATCH) -> np.ndarray:
+        """ODIN scores of uint8 images, not cached (costs time this). The gradient runs eagerly; the perturbed
+        images go through the extraction backend (:func:`~ood_nb_utils.backends.backend_for`)."""
+        from ..backends import backend_for
+
+        backend = backend_for(self.adapter_)
         logits_of, out = self.logits_of(), []
         with self.adapter_.input_gradients_only():
-            for start in tqdm(range(0, len(images), ODIN_BATCH), desc=f"{self.title} | {len(images)} images",
-                              mininterval=20, disable=not progress):
-                batch = self.adapter_.normalize(images[start:start + ODIN_BATCH])
+            for start in tqdm(range(0, len(images), batch_size), desc=f"{self.title} | {len(images)} images "
+                              f"[{backend.name}]", mininterval=20, disable=not progress):
+                batch = self.adapter_.normalize(images[start:start + batch_size])
                 out.append(scorers.odin(logits_of, batch, temperature=self.temperature, epsilon=self.epsilon,
-                                        std=self.adapter_.std))
+                                        std=self.adapter_.std,
+                                        scoring_net=lambda x: self.logits_from_taps(backend.run(x))))
         return torch.cat(out).numpy()
 
     def _score(self, images):
+        from ..backends import backend_for, key_parts
         from ..features import cached_per_image
 
-        return cached_per_image("odin", self.adapter_, images, self.cache_params(),
-                                lambda adapter, pixels: {"scores": self.compute(pixels)})["scores"]
+        params = {**self.cache_params(), **key_parts(backend_for(self.adapter_))}
+        return cached_per_image("odin", self.adapter_, images, params,
+                                lambda adapter, pixels: {"scores": self.compute(pixels)},
+                                version=ODIN_VERSION)["scores"]
 
 
 class ODINThroughHead(ODIN):
@@ -291,6 +304,9 @@ class ODINThroughHead(ODIN):
 
     def logits_of(self):
         return lambda x: self.head_logits(self.adapter_.forward_taps(x)["penultimate"])
+
+    def logits_from_taps(self, taps: dict[str, torch.Tensor]) -> torch.Tensor:
+        return self.head_logits(taps["penultimate"])
 
     def cache_params(self) -> dict:
         params = {k: (array_digest(v.numpy()) if isinstance(v, torch.Tensor) else v)

@@ -27,7 +27,9 @@ from .adascale import (
     adascale_a,
     adascale_l,
     ecdf,
+    perturb_from_gradient,
     perturb_inputs,
+    predicted_logit_gradient,
     shift_statistics,
     top_count,
 )
@@ -55,7 +57,8 @@ from .prototypes import (
 )
 
 __all__ = [
-    "adaptive_percentile", "adascale_a", "adascale_l", "ecdf", "perturb_inputs", "REGIONS", "shift_statistics",
+    "adaptive_percentile", "adascale_a", "adascale_l", "ecdf", "perturb_from_gradient", "perturb_inputs",
+    "predicted_logit_gradient", "REGIONS", "shift_statistics",
     "top_count",
     "ash_b", "ash_p", "ash_s", "bfact", "class_masks", "class_means", "cosine_matrix", "dice", "energy", "fit_dice",
     "fit_knn", "fit_mahalanobis", "fit_prototypes", "fit_react", "fuse_maxima", "himplos", "himplos_logits",

@@ -28,26 +28,40 @@ from .activation_shaping import lts, scale
 REGIONS = ("trivial", "significant", "random", "all")
 
 
-def perturb_inputs(logits_of: Callable[[torch.Tensor], torch.Tensor], images: torch.Tensor, *,
-                   fraction: float = 0.05, epsilon: float = 0.5, region: str = "trivial",
-                   generator: torch.Generator | None = None) -> torch.Tensor:
-    """The perturbed images x_eps of Eq. 4 (``images`` normalised, N x C x H x W).
+def _check_perturbation(fraction: float, region: str) -> None:
+    if region not in REGIONS:
+        raise ValueError(f"region must be one of {REGIONS}, got {region!r}")
+    if not 0.0 < fraction <= 1.0:
+        raise ValueError(f"fraction must be in (0, 1], got {fraction}")
 
-    ``fraction`` of the C*H*W elements of each image are moved by ``epsilon * sign(grad)``, where
-    ``grad`` is the gradient of the predicted class's logit; which elements depends on ``region``.
+
+def predicted_logit_gradient(logits_of: Callable[[torch.Tensor], torch.Tensor],
+                             images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The gradient of each image's predicted-class logit w.r.t. the normalised input (Eq. 3), and the logits.
+
+    ``images`` are normalised, N x C x H x W; ``logits_of`` maps them to N x K logits (one forward and one
+    backward pass). The gradient ranks the input elements that :func:`perturb_from_gradient` moves.
     """
     if images.ndim != 4:
         raise ValueError(f"images must be N x C x H x W (normalised), got shape {tuple(images.shape)}")
     if not torch.isfinite(images).all():
         raise ValueError("images contain NaN or infinite values")
-    if region not in REGIONS:
-        raise ValueError(f"region must be one of {REGIONS}, got {region!r}")
-    if not 0.0 < fraction <= 1.0:
-        raise ValueError(f"fraction must be in (0, 1], got {fraction}")
     x = images.detach().clone().requires_grad_(True)
     logits = logits_of(x)
     picked = logits.gather(1, logits.argmax(1, keepdim=True)).sum()
     (grad,) = torch.autograd.grad(picked, x)
+    return grad, logits.detach()
+
+
+def perturb_from_gradient(images: torch.Tensor, grad: torch.Tensor, *, fraction: float = 0.05,
+                          epsilon: float = 0.5, region: str = "trivial",
+                          generator: torch.Generator | None = None) -> torch.Tensor:
+    """x_eps of Eq. 4 from the images and their :func:`predicted_logit_gradient`: ``fraction`` of the C*H*W
+    elements of each image move by ``epsilon * sign(grad)``; which elements depends on ``region``
+    (``random`` draws from ``generator``). No network is needed, so several perturbations share one gradient."""
+    _check_perturbation(fraction, region)
+    if grad.shape != images.shape:
+        raise ValueError(f"grad {tuple(grad.shape)} and images {tuple(images.shape)} differ in shape")
     flat = grad.flatten(1)
     n, d = flat.shape
     k = max(1, round(fraction * d))
@@ -61,7 +75,22 @@ def perturb_inputs(logits_of: Callable[[torch.Tensor], torch.Tensor], images: to
         idx = rank.topk(k, dim=1).indices
         chosen = torch.zeros_like(flat, dtype=torch.bool).scatter_(1, idx, True)
     step = epsilon * torch.sign(flat) * chosen
-    return (x.detach().flatten(1) + step).view_as(images)
+    return (images.detach().flatten(1) + step).view_as(images)
+
+
+def perturb_inputs(logits_of: Callable[[torch.Tensor], torch.Tensor], images: torch.Tensor, *,
+                   fraction: float = 0.05, epsilon: float = 0.5, region: str = "trivial",
+                   generator: torch.Generator | None = None) -> torch.Tensor:
+    """The perturbed images x_eps of Eq. 4 (``images`` normalised, N x C x H x W).
+
+    ``fraction`` of the C*H*W elements of each image are moved by ``epsilon * sign(grad)``, where
+    ``grad`` is the gradient of the predicted class's logit; which elements depends on ``region``.
+    :func:`predicted_logit_gradient` followed by :func:`perturb_from_gradient`.
+    """
+    _check_perturbation(fraction, region)  # before the network runs
+    grad, _ = predicted_logit_gradient(logits_of, images)
+    return perturb_from_gradient(images, grad, fraction=fraction, epsilon=epsilon, region=region,
+                                 generator=generator)
 
 
 def top_count(dim: int, percent: float) -> int:

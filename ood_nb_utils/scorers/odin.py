@@ -11,14 +11,16 @@ from ..data import CIFAR_STD
 
 
 def odin(net: Callable[[torch.Tensor], torch.Tensor], images: torch.Tensor, *, temperature: float = 1000.0,
-         epsilon: float = 0.0014, std: tuple[float, float, float] = CIFAR_STD) -> torch.Tensor:
+         epsilon: float = 0.0014, std: tuple[float, float, float] = CIFAR_STD,
+         scoring_net: Callable[[torch.Tensor], torch.Tensor] | None = None) -> torch.Tensor:
     """Max softmax at temperature T of the input moved by ``epsilon`` against the loss gradient.
 
     ``images`` are normalised (N x 3 x H x W). The step is ``epsilon`` in [0, 1] pixel units, so
     it is divided by the per-channel std in normalised space (as in ODIN's code). ``net`` maps
     images to logits: the network, or the network followed by a logit modification (e.g.
     ReAct or HIMPLoS on its penultimate feature, Table IV of HIMPLoS). Defaults
-    T = 1000, epsilon = 0.0014: ODIN's values for DenseNet on CIFAR-10 (Sec. 4).
+    T = 1000, epsilon = 0.0014: ODIN's values for DenseNet on CIFAR-10 (Sec. 4). ``scoring_net`` computes the
+    same function as ``net`` for the perturbed images without a gradient (e.g. a faster backend; default ``net``).
     """
     if images.ndim != 4 or images.shape[1] != 3:
         raise ValueError(f"images must be N x 3 x H x W (normalised), got shape {tuple(images.shape)}")
@@ -30,5 +32,6 @@ def odin(net: Callable[[torch.Tensor], torch.Tensor], images: torch.Tensor, *, t
     (grad,) = torch.autograd.grad(loss, x)
     step = torch.where(grad >= 0, 1.0, -1.0) / torch.tensor(std, dtype=x.dtype).view(1, 3, 1, 1)
     with torch.no_grad():
-        perturbed = net((x - epsilon * step).contiguous(memory_format=torch.channels_last))
+        perturbed = (net if scoring_net is None else scoring_net)(
+            (x - epsilon * step).contiguous(memory_format=torch.channels_last))
         return torch.softmax(perturbed / temperature, dim=1).amax(dim=1)
