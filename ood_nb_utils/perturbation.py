@@ -59,16 +59,6 @@ def perturbed_penultimate(adapter: ModelAdapter, x: torch.Tensor, grad: torch.Te
     return backend.run(x_eps.contiguous(memory_format=torch.channels_last))["penultimate"]
 
 
-def perturbed_pass(adapter: ModelAdapter, x: torch.Tensor, *, fraction: float, epsilon: float, region: str,
-                   generator: torch.Generator,
-                   backend: Backend | None = None) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
-    """One batch of AdaSCALE's extra work, uncached: :func:`gradient_pass` (clean taps and gradient), then
-    :func:`perturbed_penultimate`."""
-    clean = gradient_pass(adapter, x)
-    return clean, perturbed_penultimate(adapter, x, clean["gradient"], fraction=fraction, epsilon=epsilon,
-                                        region=region, generator=generator, backend=backend)
-
-
 def compute_gradients(adapter: ModelAdapter, pixels: np.ndarray, *, progress: bool = True,
                       desc: str = "") -> dict[str, np.ndarray]:
     """``gradient`` (N x C x H x W), clean ``penultimate`` and ``logits`` of uint8 images, not cached."""
@@ -104,7 +94,7 @@ def perturb_cached(adapter: ModelAdapter, pixels: np.ndarray, gradients: Mapping
                    desc: str = "") -> dict[str, np.ndarray]:
     """``penultimate``, ``perturbed`` and ``logits`` of uint8 images whose :func:`compute_gradients` arrays are
     ``gradients``: one forward pass of the perturbed images per batch (``random`` draws from a generator seeded
-    with ``seed``, batch after batch, as the uncached :func:`perturbed_pass` does)."""
+    with ``seed``, batch after batch)."""
     gen, backend = torch.Generator().manual_seed(seed), backend_for(adapter)
     grads, perturbed = torch.from_numpy(gradients["gradient"]), []
     bar = tqdm(total=len(pixels), desc=f"perturb {adapter.name} | {desc} [{backend.name}]", unit="img",

@@ -3,7 +3,7 @@
 MyST-NB executes a chapter through jupyter-cache's ``single_nb_execution``, which can ask nbclient to record
 each cell's start and end in the cell's metadata (``execution``) but does not. This extension turns that on,
 so the executed notebooks under ``_build/jupyter_execute`` (and the ``.ipynb`` the site offers for download)
-carry per-cell times. ``benchmarks/cell_times.py _build/jupyter_execute/notebooks/*.ipynb`` prints each
+carry per-cell times. ``benchmarks/cell_times.py _build/jupyter_execute/*/*.ipynb`` prints each
 chapter's slowest cells from them; ``.ci/run`` does so after the book stage. The outputs are unchanged.
 """
 

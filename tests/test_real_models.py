@@ -232,18 +232,19 @@ def test_perturbed_features_match_a_clean_forward_and_are_cached():
 
 
 @requires("cifar10", model=C10)
-def test_perturbed_pass_equals_the_reference_with_separate_forward_passes():
+def test_gradient_pass_and_perturbed_forward_equal_the_reference_with_separate_forward_passes():
     """Issue 15: the clean activations come from the gradient's own forward pass; the reference runs a separate
     inference forward of the clean images, as the code did before. Both must agree exactly."""
     import torch
 
-    from ood_nb_utils.perturbation import perturbed_pass
+    from ood_nb_utils.perturbation import gradient_pass, perturbed_penultimate
     from ood_nb_utils.scorers import perturb_inputs
 
     adapter = load_model(C10)
     x = adapter.normalize(load("cifar10", indices=np.arange(8)).images)
     kw = {"fraction": 0.05, "epsilon": 0.5, "region": "trivial"}
-    clean, pert = perturbed_pass(adapter, x, generator=torch.Generator().manual_seed(0), **kw)
+    clean = gradient_pass(adapter, x)
+    pert = perturbed_penultimate(adapter, x, clean["gradient"], generator=torch.Generator().manual_seed(0), **kw)
     x_eps = perturb_inputs(adapter.logits, x, generator=torch.Generator().manual_seed(0), **kw)
     with torch.inference_mode():
         ref_clean, ref_pert = adapter.forward_taps(x), adapter.forward_taps(x_eps)
@@ -259,7 +260,7 @@ def test_every_perturbation_of_the_same_images_reuses_one_cached_gradient():
     import torch
 
     from ood_nb_utils import cache
-    from ood_nb_utils.perturbation import perturbed_features, perturbed_pass
+    from ood_nb_utils.perturbation import gradient_pass, perturbed_features, perturbed_penultimate
 
     adapter = load_model(C10)
     images = load("cifar10", indices=np.arange(40, 80))  # 40 images: two batches, the second one short
@@ -269,7 +270,9 @@ def test_every_perturbation_of_the_same_images_reuses_one_cached_gradient():
         gen, ref = torch.Generator().manual_seed(3), []
         for start in range(0, 40, 32):
             x = adapter.normalize(images.images[start:start + 32]).contiguous(memory_format=torch.channels_last)
-            clean, pert = perturbed_pass(adapter, x, fraction=fraction, epsilon=0.5, region=region, generator=gen)
+            clean = gradient_pass(adapter, x)  # uncached, batch by batch
+            pert = perturbed_penultimate(adapter, x, clean["gradient"], fraction=fraction, epsilon=0.5,
+                                         region=region, generator=gen)
             ref.append((clean["penultimate"], clean["logits"], pert))
         for i, key in enumerate(("penultimate", "logits", "perturbed")):
             assert np.array_equal(got.arrays[key], torch.cat([r[i] for r in ref]).numpy()), (region, key)

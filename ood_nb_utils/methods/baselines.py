@@ -303,7 +303,7 @@ class ODINThroughHead(ODIN):
         raise NotImplementedError
 
     def logits_of(self):
-        return lambda x: self.head_logits(self.adapter_.forward_taps(x)["penultimate"])
+        return lambda x: self.logits_from_taps(self.adapter_.forward_taps(x))
 
     def logits_from_taps(self, taps: dict[str, torch.Tensor]) -> torch.Tensor:
         return self.head_logits(taps["penultimate"])
