@@ -22,14 +22,20 @@ stored numbers differ between backends in the last digits, so a cache filled by 
 another's. The gradient passes (ODIN, AdaSCALE's perturbation) compute their input gradients eagerly (a
 backward pass needs PyTorch) and run their forward of the perturbed images through the backend, so their keys
 follow the same rule (:func:`key_parts`).
+
+**Converted graph.** Converting the network to OpenVINO takes ~4 s per network and process, which every chapter
+paid twice; the converted graph is saved under ``<cache>/openvino/`` (:func:`converted_model_path`) and later
+processes read it (~0.4 s), with the same numbers (``tests/test_backends.py``).
 """
 
 from __future__ import annotations
 
 import os
+import tempfile
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -112,16 +118,47 @@ def _compiled(adapter: ModelAdapter) -> Backend:
     return Backend("compile", "compile", run)
 
 
-def _openvino(adapter: ModelAdapter, image_shape: tuple[int, int, int] = (3, 32, 32)) -> Backend:
+def converted_model_path(adapter: ModelAdapter, names: list[str], image_shape: tuple[int, int, int]) -> Path:
+    """Where :func:`_openvino` keeps ``adapter``'s converted graph (OpenVINO IR, ``.xml`` + ``.bin``) in the
+    activation cache folder. Keyed like the features it computes (adapter fingerprint, stored arrays, feature
+    version) plus the image shape and the OpenVINO and torch versions that converted it."""
     import openvino as ov
 
-    module = ReducedTaps(adapter).eval()
+    from .cache import content_key, entry_path
+    from .features import FEATURE_VERSION
+
+    key = content_key({"fingerprint": adapter.fingerprint, "names": names, "image_shape": list(image_shape),
+                       "feature_version": FEATURE_VERSION, "openvino": ov.__version__, "torch": torch.__version__})
+    return entry_path("openvino", key).with_suffix(".xml")
+
+
+def _convert(module: ReducedTaps, image_shape: tuple[int, int, int], path: Path):
+    """``module`` converted to OpenVINO (~4 s for DenseNet-BC-100), then saved to ``path`` for later processes:
+    the weights file first, the graph file last, each renamed into place, so a reader that finds the graph
+    finds its weights complete."""
+    import openvino as ov
+
     example = torch.zeros(2, *image_shape)
     with torch.no_grad(), warnings.catch_warnings():
         # OpenVINO traces with torch.jit, which torch 2.14 marks deprecated: not the reader's concern
         warnings.filterwarnings("ignore", category=FutureWarning, module=r"torch\.jit")
         model = ov.convert_model(module, example_input=example, input=[ov.PartialShape([-1, *image_shape])])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=path.parent, prefix=".tmp-ir-") as tmp:
+        ov.save_model(model, Path(tmp) / "model.xml", compress_to_fp16=False)
+        # OpenVINO reads the weights from the graph file's stem with .bin: move them first, the graph last
+        os.replace(Path(tmp) / "model.bin", path.with_suffix(".bin"))
+        os.replace(Path(tmp) / "model.xml", path)
+    return model
+
+
+def _openvino(adapter: ModelAdapter, image_shape: tuple[int, int, int] = (3, 32, 32)) -> Backend:
+    import openvino as ov
+
+    module = ReducedTaps(adapter).eval()
     core = ov.Core()
+    path = converted_model_path(adapter, module.names, image_shape)
+    model = core.read_model(path) if path.exists() else _convert(module, image_shape, path)
     threads = torch.get_num_threads()
     compiled = core.compile_model(model, "CPU", {"INFERENCE_PRECISION_HINT": "f32", "INFERENCE_NUM_THREADS": threads})
     request = compiled.create_infer_request()

@@ -46,25 +46,33 @@ def contexts(profile: Profile, *, progress: bool = True, validation_split: bool 
 
     ``validation_split``: set aside a fixed 1,000-image split of each ID test set for searches and eCDF
     references, never scored (chapters whose methods use validation data); False scores every test image
-    (chapters whose methods fit on train data only, as the papers' full-test-set tables do)."""
+    (chapters whose methods fit on train data only, as the papers' full-test-set tables do), except that the
+    subset the network-based methods score still comes from outside that split, so every chapter's ODIN and
+    AdaSCALE score the same ID images (``RunContext.subsets_outside_split``)."""
     from .context import RunContext
     from .data import ID_VALIDATION_N
     from .models import MODEL_OF
 
     n, source = (ID_VALIDATION_N, "test") if validation_split else (0, "train")
-    return {ds: RunContext.for_model(model, profile, progress=progress, validation_n=n, heldout_from=source)
+    return {ds: RunContext.for_model(model, profile, progress=progress, validation_n=n, heldout_from=source,
+                                     subsets_outside_split=not validation_split)
             for ds, model in MODEL_OF.items()}
 
 
 def data_note(contexts) -> str:
     """Markdown: which ID images this chapter fits on, searches on and scores (from its contexts)."""
+    from .data import ID_VALIDATION_N
+
     ctx = next(iter(contexts.values()))
     train = "every" if ctx.profile.train is None else f"a stratified {ctx.profile.train:,}-image subset of the"
     fit = (f"Methods that learn ID statistics fit them on {train} CIFAR train images the profile selects "
            "(the checkpoints were trained on all 50,000 of them, so these are seen images, as in the papers). ")
     if ctx.validation_n == 0:
+        same = (f" The network-based methods score a seeded {ctx.profile.gradient_per_set:,}-image subset drawn from "
+                f"outside the fixed {ID_VALIDATION_N:,}-image validation split that other chapters set aside, so "
+                "every chapter scores them on the same ID images." if ctx.subsets_outside_split else "")
         return fit + ("No method in this chapter uses validation data, so **every ID test image is scored** "
-                      f"({', '.join(f'{len(c.id_test):,} for {ds}' for ds, c in contexts.items())}).")
+                      f"({', '.join(f'{len(c.id_test):,} for {ds}' for ds, c in contexts.items())})." + same)
     return fit + (f"Where a paper uses ID *validation* data (hyperparameter searches, eCDF references), this "
                   f"chapter uses a **fixed {ctx.validation_n:,}-image split of the ID test set** "
                   "(`data.id_validation_split`, stratified, seed 0), which is never scored; every ID metric "

@@ -72,6 +72,7 @@ class RunContext:
     heldout: ImageSet | None = None
     validation_n: int = ID_VALIDATION_N
     heldout_from: str = "test"
+    subsets_outside_split: bool = False
     _memo: dict = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -83,16 +84,19 @@ class RunContext:
 
     @classmethod
     def for_model(cls, model: str, profile: Profile, *, progress: bool = True, validation_n: int = ID_VALIDATION_N,
-                  heldout_from: str = "test") -> RunContext:
+                  heldout_from: str = "test", subsets_outside_split: bool = False) -> RunContext:
         """The context of a registered checkpoint (``densenet100-cifar10``, ...) under ``profile``.
 
         ``validation_n`` ID test images are set aside and never scored (0: none, every test image is scored);
         ``heldout_from`` says where held-out ID images come from: ``"test"`` (that split) or ``"train"``
-        (train-file images outside the fit subset, which the DICE checkpoints were trained on)."""
+        (train-file images outside the fit subset, which the DICE checkpoints were trained on).
+        ``subsets_outside_split`` (with ``validation_n=0``): a *subset* of the ID test set, such as the images the
+        network-based methods score, is still drawn from outside the fixed :data:`ID_VALIDATION_N`-image split,
+        so it is the same subset a context with that split scores (and its cached ODIN scores are shared)."""
         if model not in CHECKPOINTS:
             raise KeyError(f"unknown model {model!r}; known: {', '.join(CHECKPOINTS)}")
         return cls(load_model(model), profile, CHECKPOINTS[model].id_dataset, progress,
-                   validation_n=validation_n, heldout_from=heldout_from)
+                   validation_n=validation_n, heldout_from=heldout_from, subsets_outside_split=subsets_outside_split)
 
     def with_heldout_from(self, source: str) -> RunContext:
         """The same context (same scored images, shared memo) with held-out ID images from ``source``."""
@@ -116,15 +120,21 @@ class RunContext:
         a validation split is set aside; None otherwise."""
         if dataset != self.id_dataset or self.validation_n <= 0:
             return None
-        key = ("split", dataset, self.validation_n)
+        return self._fixed_split(dataset, self.validation_n)
+
+    def _fixed_split(self, dataset: str, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        key = ("split", dataset, n)
         if key not in self._memo:
             labels = labels_of(dataset)
-            self._memo[key] = (labels, *id_validation_split(labels, self.validation_n))
+            self._memo[key] = (labels, *id_validation_split(labels, n))
         return self._memo[key]
 
     def _pick(self, dataset: str, n: int | None, seed: int) -> ImageSet:
-        """A seeded subset of ``n`` images (all when None); of the ID test set, only from the scored rows."""
+        """A seeded subset of ``n`` images (all when None); of the ID test set, only from the scored rows (and
+        a subset from outside the fixed split when ``subsets_outside_split``)."""
         split = self._split(dataset)
+        if split is None and n is not None and self.subsets_outside_split and dataset == self.id_dataset:
+            split = self._fixed_split(dataset, ID_VALIDATION_N)
         if split is None:
             return load(dataset, n=n, seed=seed)
         labels, _, scored = split

@@ -34,24 +34,46 @@ def _as_scores(name: str, scores) -> np.ndarray:
     return a
 
 
+class _CountedRoc:
+    """The ROC curve of scores given with per-image multiplicities, sorted once for any number of them.
+
+    ``curve(pos_counts, neg_counts)`` with ``c_i`` copies of positive image i and ``d_j`` of negative image j
+    gives, at every distinct score of the original samples (highest first), the TPR and FPR that the curve of
+    the resampled arrays has: a score the resample lacks repeats the previous point, which adds no area and is
+    never the first point to reach a recall, so AUROC and FPR@95 read from it are those of the resampled
+    arrays. A bootstrap draw then costs two cumulative sums instead of a sort (:func:`bootstrap_interval`).
+    """
+
+    def __init__(self, pos: np.ndarray, neg: np.ndarray) -> None:
+        scores = np.concatenate([pos, neg])
+        self.order = np.argsort(-scores, kind="mergesort")
+        self.is_pos = self.order < len(pos)
+        self.last_of_tie = np.r_[np.flatnonzero(np.diff(scores[self.order])), len(scores) - 1]
+
+    def curve(self, pos_counts: np.ndarray, neg_counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """TPR and FPR at every distinct threshold, highest first, with a leading (0, 0)."""
+        w = np.concatenate([pos_counts, neg_counts])[self.order]
+        tp = np.cumsum(np.where(self.is_pos, w, 0))[self.last_of_tie]
+        fp = np.cumsum(np.where(self.is_pos, 0, w))[self.last_of_tie]
+        return np.r_[0.0, tp / pos_counts.sum()], np.r_[0.0, fp / neg_counts.sum()]
+
+
 def _roc(pos: np.ndarray, neg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """TPR and FPR at every distinct threshold, highest first (positives score high)."""
-    scores = np.concatenate([pos, neg])
-    is_pos = np.concatenate([np.ones(len(pos)), np.zeros(len(neg))])
-    order = np.argsort(-scores, kind="mergesort")
-    scores, is_pos = scores[order], is_pos[order]
-    last_of_tie = np.r_[np.flatnonzero(np.diff(scores)), len(scores) - 1]
-    tp = np.cumsum(is_pos)[last_of_tie]
-    fp = (last_of_tie + 1) - tp
-    tpr = np.r_[0.0, tp / len(pos)]
-    fpr = np.r_[0.0, fp / len(neg)]
-    return tpr, fpr
+    return _CountedRoc(pos, neg).curve(np.ones(len(pos)), np.ones(len(neg)))
+
+
+def _area(tpr: np.ndarray, fpr: np.ndarray) -> float:
+    return float(np.trapezoid(tpr, fpr))
+
+
+def _fpr_at_recall(tpr: np.ndarray, fpr: np.ndarray, recall: float = 0.95) -> float:
+    return float(fpr[np.argmax(tpr >= recall - 1e-12)])
 
 
 def auroc(id_scores, ood_scores) -> float:
     """Area under the ROC curve: P(ID score > OOD score) + 0.5 P(tie). Symmetric in convention."""
-    tpr, fpr = _roc(_as_scores("id_scores", id_scores), _as_scores("ood_scores", ood_scores))
-    return float(np.trapezoid(tpr, fpr))
+    return _area(*_roc(_as_scores("id_scores", id_scores), _as_scores("ood_scores", ood_scores)))
 
 
 def fpr95_id_positive(id_scores, ood_scores) -> float:
@@ -73,7 +95,7 @@ def fpr_at_95_tpr(id_scores, ood_scores, *, positive: Convention, recall: float 
         tpr, fpr = _roc(-ood_s, -id_s)
     else:
         raise ValueError(f"positive must be 'id' or 'ood' (which class the 95% recall is of), got {positive!r}")
-    return float(fpr[np.argmax(tpr >= recall - 1e-12)])
+    return _fpr_at_recall(tpr, fpr, recall)
 
 
 def average_precision(pos, neg) -> float:
@@ -139,49 +161,48 @@ class Interval:
         return f"{self.estimate:.4f} [{self.low:.4f}, {self.high:.4f}]"
 
 
+# Metrics read from a ROC curve of (ID, OOD) alone: bootstraps of these resample by counts (_CountedRoc).
+_FROM_CURVE = {auroc: _area, fpr95_id_positive: _fpr_at_recall}
+
+
 def bootstrap_interval(metric, id_scores, ood_scores, *, n_boot: int = 1000, level: float = 0.95,
                        seed: int = 0, paired_with: tuple | None = None) -> Interval:
     """Percentile bootstrap interval of ``metric(id, ood)``, resampling ID and OOD separately.
 
     With ``paired_with=(id_scores_b, ood_scores_b)`` the interval is of the difference
     ``metric(a) - metric(b)`` on the same resampled images (a paired comparison of two methods).
+    :func:`auroc` and :func:`fpr95_id_positive` are computed from each draw's image counts without re-sorting
+    (the same values as on the resampled arrays, ``tests/test_metrics.py``); any other metric is called on the
+    resampled arrays.
     """
     id_a, ood_a = np.asarray(id_scores, np.float64), np.asarray(ood_scores, np.float64)
+    samples = [(id_a, ood_a)]
     if paired_with is not None:
         id_b, ood_b = (np.asarray(x, np.float64) for x in paired_with)
         if id_b.shape != id_a.shape or ood_b.shape != ood_a.shape:
             raise ValueError("paired_with must hold scores of the same images as id_scores/ood_scores")
+        samples.append((id_b, ood_b))
+    n, m = len(id_a), len(ood_a)
+    read = _FROM_CURVE.get(metric)
+    if read is not None:
+        rocs = [_CountedRoc(i, o) for i, o in samples]
 
-        def stat(i, o):
-            return metric(id_a[i], ood_a[o]) - metric(id_b[i], ood_b[o])
+        def values(i, o):
+            counts = np.bincount(i, minlength=n), np.bincount(o, minlength=m)
+            return [read(*r.curve(*counts)) for r in rocs]
     else:
-        def stat(i, o):
-            return metric(id_a[i], ood_a[o])
+        def values(i, o):
+            return [metric(ids[i], oods[o]) for ids, oods in samples]
+
+    def stat(i, o):
+        v = values(i, o)
+        return v[0] - v[1] if paired_with is not None else v[0]
+
     rng = np.random.default_rng(seed)
-    full = stat(np.arange(len(id_a)), np.arange(len(ood_a)))
-    draws = np.array([stat(rng.integers(0, len(id_a), len(id_a)), rng.integers(0, len(ood_a), len(ood_a)))
-                      for _ in range(n_boot)])
+    full = stat(np.arange(n), np.arange(m))
+    draws = np.array([stat(rng.integers(0, n, n), rng.integers(0, m, m)) for _ in range(n_boot)])
     alpha = (1 - level) / 2
     return Interval(float(full), float(np.quantile(draws, alpha)), float(np.quantile(draws, 1 - alpha)))
-
-
-class _ResampledAuroc:
-    """AUROC of a bootstrap resample given as per-image counts, in O(n + m) without re-sorting.
-
-    With ``c_i`` copies of ID image i and ``d_j`` of OOD image j, AUROC = sum_i c_i (#{d: ood_j < id_i} +
-    0.5 #{d: ood_j = id_i}) / (sum c * sum d), the same value :func:`auroc` gives on the resampled arrays.
-    """
-
-    def __init__(self, id_scores: np.ndarray, ood_scores: np.ndarray) -> None:
-        self.order = np.argsort(ood_scores, kind="mergesort")
-        ood_sorted = ood_scores[self.order]
-        self.below = np.searchsorted(ood_sorted, id_scores, side="left")
-        self.at_or_below = np.searchsorted(ood_sorted, id_scores, side="right")
-
-    def __call__(self, id_counts: np.ndarray, ood_counts: np.ndarray) -> float:
-        cum = np.r_[0.0, np.cumsum(ood_counts[self.order])]
-        wins = cum[self.below] + 0.5 * (cum[self.at_or_below] - cum[self.below])
-        return float((id_counts * wins).sum() / (id_counts.sum() * cum[-1]))
 
 
 def bootstrap_mean_auroc(id_scores, ood_score_sets, *, n_boot: int = 1000, level: float = 0.95,
@@ -196,13 +217,13 @@ def bootstrap_mean_auroc(id_scores, ood_score_sets, *, n_boot: int = 1000, level
     sets = [_as_scores(f"OOD set {k}", s) for k, s in enumerate(ood_score_sets)]
     if not sets:
         raise ValueError("no OOD score sets to average over")
-    resampled = [_ResampledAuroc(id_a, s) for s in sets]
+    rocs = [_CountedRoc(id_a, s) for s in sets]
     rng = np.random.default_rng(seed)
     draws = np.empty(n_boot)
     for b in range(n_boot):
         id_counts = np.bincount(rng.integers(0, len(id_a), len(id_a)), minlength=len(id_a))
-        draws[b] = np.mean([r(id_counts, np.bincount(rng.integers(0, len(s), len(s)), minlength=len(s)))
-                            for r, s in zip(resampled, sets, strict=True)])
+        draws[b] = np.mean([_area(*r.curve(id_counts, np.bincount(rng.integers(0, len(s), len(s)), minlength=len(s))))
+                            for r, s in zip(rocs, sets, strict=True)])
     alpha = (1 - level) / 2
     estimate = float(np.mean([auroc(id_a, s) for s in sets]))
     return Interval(estimate, float(np.quantile(draws, alpha)), float(np.quantile(draws, 1 - alpha)))

@@ -86,3 +86,28 @@ def test_gradient_methods_run_their_perturbed_forward_through_the_backend_and_ma
     assert np.array_equal(pert_fast["logits"], pert_ref["logits"])
     assert np.abs(pert_fast["perturbed"] - pert_ref["perturbed"]).max() <= backends.TOLERANCE
     assert np.abs(pert_ref["perturbed"] - pert_ref["penultimate"]).max() > 100 * backends.TOLERANCE
+
+
+@needs_openvino
+@requires("cifar10", model=C10)
+def test_openvino_saves_its_converted_graph_and_a_later_process_reads_the_same_numbers(tmp_path, monkeypatch):
+    monkeypatch.setenv("OOD_NB_CACHE_DIR", str(tmp_path))
+    adapter = load_model(C10)
+    x = next(iter(batches(adapter, load("cifar10", n=16, seed=8).images)))
+    monkeypatch.setattr(backends, "_MADE", {})
+    converted = backends.backend_for(adapter, "openvino").run(x)
+    saved = backends.converted_model_path(adapter, backends.ReducedTaps(adapter).names, (3, 32, 32))
+    assert saved.exists() and saved.with_suffix(".bin").exists()
+    assert not list(saved.parent.glob(".tmp-*"))  # the temporary folder is gone
+
+    def no_conversion(*args, **kwargs):
+        raise AssertionError("converted again although the graph was saved")
+
+    monkeypatch.setattr(backends, "_MADE", {})  # what a new process sees
+    monkeypatch.setattr(backends, "_convert", no_conversion)
+    reread = backends.backend_for(adapter, "openvino").run(x)
+    assert all(bool((reread[k] == converted[k]).all()) for k in converted)
+    # the key follows what the graph computes: another input shape or another set of outputs is another graph
+    names = backends.ReducedTaps(adapter).names
+    assert backends.converted_model_path(adapter, names, (3, 64, 64)) != saved
+    assert backends.converted_model_path(adapter, names[:2], (3, 32, 32)) != saved

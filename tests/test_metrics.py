@@ -103,18 +103,39 @@ def test_mean_metrics_is_the_mean_of_per_set_metrics():
         metrics.mean_metrics(id_s, [])
 
 
-def test_resampled_auroc_from_counts_equals_auroc_of_the_resampled_arrays():
-    from ood_nb_utils.metrics import _ResampledAuroc
+def test_roc_of_counts_gives_the_metrics_of_the_resampled_arrays():
+    from ood_nb_utils.metrics import _area, _CountedRoc, _fpr_at_recall
 
     rng = np.random.default_rng(3)
     id_s = np.round(rng.normal(1, 1, 300), 1)  # rounded: many ties across and within the sets
     ood_s = np.round(rng.normal(0, 1, 200), 1)
-    r = _ResampledAuroc(id_s, ood_s)
+    r = _CountedRoc(id_s, ood_s)
     for _ in range(5):
         i, o = rng.integers(0, 300, 300), rng.integers(0, 200, 200)
-        got = r(np.bincount(i, minlength=300), np.bincount(o, minlength=200))
-        assert got == pytest.approx(metrics.auroc(id_s[i], ood_s[o]), abs=1e-12)
-        assert got == pytest.approx(roc_auc_score(np.r_[np.ones(300), np.zeros(200)], np.r_[id_s[i], ood_s[o]]))
+        tpr, fpr = r.curve(np.bincount(i, minlength=300), np.bincount(o, minlength=200))
+        assert _area(tpr, fpr) == pytest.approx(metrics.auroc(id_s[i], ood_s[o]), abs=1e-12)
+        assert _area(tpr, fpr) == pytest.approx(roc_auc_score(np.r_[np.ones(300), np.zeros(200)],
+                                                              np.r_[id_s[i], ood_s[o]]))
+        assert _fpr_at_recall(tpr, fpr) == metrics.fpr95_id_positive(id_s[i], ood_s[o])
+        sk_fpr, sk_tpr, _ = roc_curve(np.r_[np.ones(300), np.zeros(200)], np.r_[id_s[i], ood_s[o]])
+        assert _fpr_at_recall(tpr, fpr) == sk_fpr[np.argmax(sk_tpr >= 0.95)]
+
+
+@pytest.mark.parametrize("metric", [metrics.auroc, metrics.fpr95_id_positive])
+def test_bootstrap_from_counts_equals_the_bootstrap_of_resampled_arrays(metric):
+    # the count path (auroc, fpr95_id_positive) against the same metric called on every resampled array
+    rng = np.random.default_rng(5)
+    id_a, ood_a = np.round(rng.normal(1, 1, 250), 1), np.round(rng.normal(0, 1, 180), 1)
+    id_b, ood_b = id_a + np.round(rng.normal(0, 0.5, 250), 1), ood_a + np.round(rng.normal(0, 0.5, 180), 1)
+
+    def resampled(i, o):  # not in the count path's table, so called on the arrays
+        return metric(i, o)
+
+    for paired in (None, (id_b, ood_b)):
+        fast = metrics.bootstrap_interval(metric, id_a, ood_a, n_boot=150, seed=2, paired_with=paired)
+        slow = metrics.bootstrap_interval(resampled, id_a, ood_a, n_boot=150, seed=2, paired_with=paired)
+        assert (fast.estimate, fast.low, fast.high) == pytest.approx((slow.estimate, slow.low, slow.high), abs=1e-12)
+        assert fast.low < fast.high
 
 
 def test_bootstrap_mean_auroc_matches_bootstrap_interval_for_one_set_and_averages_several():

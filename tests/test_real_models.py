@@ -178,6 +178,32 @@ def test_scored_id_images_never_include_the_validation_split(tiny_profile):
         context.heldout_images(1001)
 
 
+@requires("cifar10", model=C10)
+def test_chapters_with_and_without_a_split_score_the_same_id_subset_with_network_methods(tiny_profile):
+    """Chapters 0 and 3 score every ID test image (no split), chapter 5 sets the validation split aside; the
+    subset ODIN scores is the same in both, so chapter 5 reads the ODIN scores chapters 0 and 3 cached."""
+    from ood_nb_utils import chapter
+    from ood_nb_utils.context import RunContext
+
+    whole = chapter.contexts(TINY, progress=False, validation_split=False)["cifar10"]
+    split = chapter.contexts(TINY, progress=False)["cifar10"]
+    assert whole.validation_n == 0 and split.validation_n == data.ID_VALIDATION_N
+    validation, _ = data.id_validation_split(data.labels_of("cifar10"))
+    rows = whole.gradient_images("cifar10").indices
+    np.testing.assert_array_equal(rows, split.gradient_images("cifar10").indices)
+    assert len(rows) == TINY.gradient_per_set and not set(rows.tolist()) & set(validation.tolist())
+    # a profile subset of the ID test set follows the same rule (HIMPLoS Table IV scores every row on these
+    # images), while the whole-set rows stay every test image
+    sized = dataclasses.replace(whole, profile=dataclasses.replace(TINY, id_test=TINY.gradient_per_set), _memo={})
+    np.testing.assert_array_equal(sized.images("cifar10").indices, rows)
+    every = dataclasses.replace(whole, profile=dataclasses.replace(TINY, id_test=None), _memo={})
+    assert len(every.images("cifar10").indices) == len(data.labels_of("cifar10"))
+    # without the option (the golden test's context) a subset is drawn from the whole file, as before
+    plain = RunContext.for_model(C10, TINY, progress=False, validation_n=0, heldout_from="train")
+    np.testing.assert_array_equal(plain.gradient_images("cifar10").indices, data.subset_indices(
+        data.labels_of("cifar10"), TINY.gradient_per_set, TINY.seed))
+
+
 @requires("cifar10", "cifar10_train", "textures", model=C10)
 def test_cli_set_and_tune(capsys, tiny_profile):
     """--set reaches a nested hyperparameter (nap_r's ReAct threshold); --tune searches on held-out data."""
