@@ -74,14 +74,22 @@ def lab(tmp_path_factory):
     log.close()
 
 
-def wait_for(browser, script: str, timeout: float, what: str):
-    """Poll a JavaScript expression until it returns something truthy."""
+def poll(browser, script: str, timeout: float):
+    """The first truthy value of a JavaScript expression within ``timeout`` seconds, else None."""
     end = time.time() + timeout
     while time.time() < end:
         value = browser.execute_script(f"return {script}")
         if value:
             return value
         time.sleep(0.5)
+    return None
+
+
+def wait_for(browser, script: str, timeout: float, what: str):
+    """Poll a JavaScript expression until it returns something truthy; fail with a screenshot otherwise."""
+    value = poll(browser, script, timeout)
+    if value:
+        return value
     name = SCREENSHOTS / "lab_timeout.png"
     browser.save_screenshot(str(name))
     pytest.fail(f"timed out after {timeout:.0f} s waiting for {what} (screenshot {name})")
@@ -104,9 +112,15 @@ def test_a_chapter_opens_as_a_notebook_and_runs_in_jupyterlab(lab, browser):
                                       "document.querySelector('.jp-NotebookPanel') === null"), "opened as text"
     wait_for(browser, "document.querySelector('.jp-Notebook-ExecutionIndicator[data-status=\"idle\"]') !== null || "
                       "document.body.innerText.includes('Python 3 (ipykernel) | Idle')", 90, "an idle kernel")
-    click_menu(browser, "Run", "Run All Cells")
     prompts = """Array.from(document.querySelectorAll('.jp-NotebookPanel .jp-CodeCell .jp-InputPrompt'))
                  .map(p => p.textContent.trim())"""
+    # JupyterLab can show an idle kernel before the notebook's run commands are enabled, and a click on a disabled
+    # menu item does nothing (seen once in CI on a slow machine): click again until some cell is queued or runs
+    started = f"{prompts}.some(t => /^\\[(\\*|\\d+)\\]:$/.test(t))"
+    for _ in range(3):
+        click_menu(browser, "Run", "Run All Cells")
+        if poll(browser, started, 20):
+            break
     done = f"(() => {{ const p = {prompts}; return p.length > 0 && p.every(t => /^\\[\\d+\\]:$/.test(t)) }})()"
     wait_for(browser, done, 240, "every code cell to finish (an execution count in every prompt)")
     seen = browser.execute_script(f"""
