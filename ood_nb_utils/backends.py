@@ -158,7 +158,14 @@ def _openvino(adapter: ModelAdapter, image_shape: tuple[int, int, int] = (3, 32,
     module = ReducedTaps(adapter).eval()
     core = ov.Core()
     path = converted_model_path(adapter, module.names, image_shape)
-    model = core.read_model(path) if path.exists() else _convert(module, image_shape, path)
+    model = None
+    if path.exists():
+        try:
+            model = core.read_model(path)
+        except RuntimeError as err:  # unreadable (e.g. its weights file was deleted): convert and save again
+            warnings.warn(f"could not read the saved OpenVINO graph {path} ({err}); converting again", stacklevel=2)
+    if model is None:
+        model = _convert(module, image_shape, path)
     threads = torch.get_num_threads()
     compiled = core.compile_model(model, "CPU", {"INFERENCE_PRECISION_HINT": "f32", "INFERENCE_NUM_THREADS": threads})
     request = compiled.create_infer_request()

@@ -107,6 +107,14 @@ def test_openvino_saves_its_converted_graph_and_a_later_process_reads_the_same_n
     monkeypatch.setattr(backends, "_convert", no_conversion)
     reread = backends.backend_for(adapter, "openvino").run(x)
     assert all(bool((reread[k] == converted[k]).all()) for k in converted)
+    # a saved graph whose weights file is gone is converted and saved again, with a warning
+    monkeypatch.undo()
+    monkeypatch.setenv("OOD_NB_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(backends, "_MADE", {})
+    saved.with_suffix(".bin").unlink()
+    with pytest.warns(UserWarning, match="converting again"):
+        again = backends.backend_for(adapter, "openvino").run(x)
+    assert saved.with_suffix(".bin").exists() and all(bool((again[k] == converted[k]).all()) for k in converted)
     # the key follows what the graph computes: another input shape or another set of outputs is another graph
     names = backends.ReducedTaps(adapter).names
     assert backends.converted_model_path(adapter, names, (3, 64, 64)) != saved
