@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -39,6 +40,14 @@ class Features:
     model: str
     dataset: str
     arrays: dict[str, np.ndarray]
+    _derived: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def derived(self, key: tuple, compute: Callable[[], Any]) -> Any:
+        """``compute()`` once per bundle and ``key``: a statistic of these (read-only) arrays that a search asks
+        for at every setting, e.g. AdaSCALE's Q' for each (k1, k2, lambda)."""
+        if key not in self._derived:
+            self._derived[key] = compute()
+        return self._derived[key]
 
     def __getitem__(self, name: str) -> torch.Tensor:
         if name not in self.arrays:

@@ -77,3 +77,41 @@ def test_fixed_percentile_reduces_to_scale_and_lts():
     p = scorers.adaptive_percentile(q, torch.rand(50, generator=gen), p_min=80, p_max=80)  # the diagonal: SCALE
     assert torch.allclose(scorers.adascale_a(h, w, b, p), scorers.scale(h, w, b, percentile=80.0), atol=1e-5)
     assert torch.allclose(scorers.adascale_l(h, logits, p), scorers.lts(h, logits, percentile=80.0), atol=1e-5)
+
+
+def test_a_search_computes_q_prime_once_per_bundle_and_k2_and_scores_as_a_fresh_detector(monkeypatch):
+    """AdaSCALE's grid varies p_min and p_max at each k2: Q' of a bundle is computed once per (k1, k2, lambda)
+    (``Features.derived``) and every setting scores exactly as a freshly built detector does."""
+    from types import SimpleNamespace
+
+    from ood_nb_utils import perturbation
+    from ood_nb_utils.features import Features
+    from ood_nb_utils.methods import AdaScaleA
+    from ood_nb_utils.methods.base import Grid
+    from ood_nb_utils.metrics import auroc
+    from ood_nb_utils.models import Head
+    from ood_nb_utils.tuning import tune
+
+    def bundle(seed: int, n: int) -> Features:
+        g = torch.Generator().manual_seed(seed)
+        a = torch.rand(n, 40, generator=g)
+        arrays = {"penultimate": a, "perturbed": a + 0.1 * torch.randn(n, 40, generator=g),
+                  "logits": torch.randn(n, 5, generator=g)}
+        return Features("toy", f"toy{seed}", {**{k: v.numpy() for k, v in arrays.items()},
+                                             "labels": np.zeros(n, int), "indices": np.arange(n)})
+
+    head = Head(torch.randn(5, 40, generator=torch.Generator().manual_seed(9)), torch.zeros(5))
+    reference, val_id, val_ood = bundle(1, 50), bundle(2, 30), bundle(3, 30)
+    calls = []
+    real = perturbation.cached_shift_statistics
+    monkeypatch.setattr("ood_nb_utils.methods.adascale.cached_shift_statistics",
+                        lambda a, **kw: calls.append((a.dataset, kw["k2"])) or real(a, **kw))
+    det = AdaScaleA(p_min=50.0, p_max=90.0, k2=5.0).fit_reference(reference, head, adapter=SimpleNamespace())
+    space = {"p_min": Grid((10.0, 50.0)), "p_max": Grid((60.0, 90.0)), "k2": Grid((5.0, 10.0))}
+    result = tune(det, space, (val_id, val_ood), constraint=AdaScaleA.constraint)
+    assert len(result.trace) == 8 and sorted(set(calls)) == [(d, k) for d in ("toy1", "toy2", "toy3")
+                                                             for k in (5.0, 10.0)]
+    assert len(calls) == 6  # three bundles, two values of k2
+    for setting, value in result.trace:
+        fresh = AdaScaleA(**setting).fit_reference(bundle(1, 50), head, adapter=SimpleNamespace())
+        assert value == auroc(fresh.score(bundle(2, 30)), fresh.score(bundle(3, 30)))

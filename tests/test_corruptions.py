@@ -46,3 +46,25 @@ def test_errors_name_what_is_missing(image):
         corruptions.corrupt(image, "frostbite", 1, np.random.default_rng(0))
     with pytest.raises(ValueError, match="severity"):
         corruptions.corrupt(image, "contrast", 6, np.random.default_rng(0))
+
+
+def test_corrupted_copy_is_cached_and_equals_a_fresh_corruption(image, tmp_path, monkeypatch):
+    from ood_nb_utils.data import ImageSet
+    from ood_nb_utils.pseudo_ood import corrupted_copy
+
+    monkeypatch.setenv("OOD_NB_CACHE_DIR", str(tmp_path))
+    rng = np.random.default_rng(4)
+    clean = ImageSet.from_array(np.stack([np.roll(image, int(k), axis=1) for k in rng.integers(0, 32, 9)]))
+    expected, expected_recipe = corruptions.pseudo_ood(clean.images, seed=5)
+    first, recipe = corrupted_copy(clean, seed=5)
+    assert np.array_equal(first.images, expected) and recipe == expected_recipe
+    assert first.transform["seed"] == 5 and len(list(tmp_path.rglob("*.npz"))) == 1
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("the corrupted copy should have been read from the cache")
+
+    monkeypatch.setattr(corruptions, "pseudo_ood", must_not_run)
+    second, recipe_again = corrupted_copy(clean, seed=5)
+    assert np.array_equal(second.images, expected) and recipe_again == expected_recipe
+    with pytest.raises(AssertionError, match="read from the cache"):  # another seed is another entry
+        corrupted_copy(clean, seed=6)

@@ -128,3 +128,34 @@ def test_per_class_fraction_rounds_up():
     assert np.bincount(labels[per_class_fraction(labels, 0.05, seed=0)]).tolist() == [3] * 4  # ceil(2.5)
     with pytest.raises(ValueError, match="fraction"):
         per_class_fraction(labels, 0.0, seed=0)
+
+
+def test_layer_sweep_from_one_maxima_matrix_equals_fitting_every_subset():
+    """Chapter 4's sweep reads each subset's score from the columns of one per-tap maxima matrix; fitting and
+    scoring PrototypeFusion(layers=subset) on its own gives the same numbers, bit for bit."""
+    from types import SimpleNamespace
+
+    from ood_nb_utils.claims import prototype_fusion as pf_claims
+    from ood_nb_utils.evaluation import group_metrics, near_far
+    from ood_nb_utils.methods.prototype_fusion import layer_subsets
+    from ood_nb_utils.models import SPATIAL_TAPS
+
+    def features(seed: int, n: int) -> Features:
+        g = torch.Generator().manual_seed(seed)
+        arrays = {f"{t}.mean": torch.rand(n, 3 + i, generator=g).numpy() for i, t in enumerate(SPATIAL_TAPS)}
+        return Features("toy", "toy", {**arrays, "labels": np.arange(n) % 5, "indices": np.arange(n)})
+
+    sets = {"cifar10": features(1, 60), "cifar100": features(2, 30), "tin": features(3, 25), "mnist": features(4, 20)}
+    ctx = SimpleNamespace(train=features(0, 80), head=Head(torch.zeros(5, 4), torch.zeros(5)),
+                          features=sets.__getitem__)
+    subsets = layer_subsets()[::8] + layer_subsets()[-1:]  # from one tap to every tap, in tap order
+    search = SimpleNamespace(trace=[({"layers": s}, i / len(subsets)) for i, s in enumerate(subsets)])
+    sweep = pf_claims.layer_sweep({"cifar10": search}, {"cifar10": ctx}, {"cifar10": ["cifar100", "tin", "mnist"]})
+    assert len(sweep) == len(subsets) and {len(s) for s in subsets} == set(range(1, len(SPATIAL_TAPS) + 1))
+    groups = near_far("cifar10", ["cifar100", "tin", "mnist"])
+    for row, s in zip(sweep.itertuples(index=False), subsets, strict=True):
+        det = PrototypeFusion(layers=s).fit(ctx.train, ctx.head)
+        direct = group_metrics({d: det.score(f) for d, f in sets.items()}, "cifar10", groups)
+        assert row.layers == "+".join(s)
+        assert (row[4], row[5], row[6], row[7]) == (direct["near"]["auroc"], direct["near"]["fpr95_ood_positive"],
+                                                    direct["far"]["auroc"], direct["far"]["fpr95_ood_positive"])

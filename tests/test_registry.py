@@ -140,6 +140,34 @@ def test_tune_golden_on_nap_w_matches_a_direct_search():
     assert [s["w"] for s, _ in result.trace] == [x for x, _ in direct.evaluations]
 
 
+def test_nap_x_w_search_scores_the_base_once_per_set_and_matches_an_unmemoised_search():
+    """The golden section over w combines base and NAP scores computed once per validation set (neither depends
+    on w); the w it finds is that of a search that fits and scores a fresh detector at every point."""
+    from types import SimpleNamespace
+
+    from ood_nb_utils.metrics import auroc
+    from ood_nb_utils.tuning import golden_section_max
+
+    class CountingEnergy(Energy):
+        calls = 0
+
+        def _score(self, f):
+            CountingEnergy.calls += 1
+            return super()._score(f)
+
+    train, clean, corrupted = _synthetic_features(3), _synthetic_features(4), _synthetic_features(5)
+    pseudo = SimpleNamespace(validation=(clean, corrupted), clean=clean)
+    context = SimpleNamespace(pseudo_ood=lambda n: pseudo, heldout_sizes=dict)
+    combo = NapX(base=CountingEnergy()).fit(train, HEAD, context=context)
+    assert CountingEnergy.calls == 2 and len(combo.search_.trace) > 10
+    direct = golden_section_max(lambda w: auroc(NapX(base=Energy(), w=w).fit(train, HEAD).score(clean),
+                                                NapX(base=Energy(), w=w).fit(train, HEAD).score(corrupted)),
+                                tol=0.01)
+    assert combo.w_ == round(direct.best, 3) and combo.search_.value == pytest.approx(direct.value, abs=1e-12)
+    combo.score(clean)  # after the search nothing is memoised
+    assert CountingEnergy.calls == 3 and combo._search_memo is None
+
+
 def test_tune_grid_refits_when_a_setting_changes_the_fit():
     train, val_id, val_ood = _synthetic_features(3), _synthetic_features(4), _synthetic_features(5)
     pf = PrototypeFusion()

@@ -95,8 +95,9 @@ class AdaScale(NetworkDetector):
     def percentiles(self, arrays: Features) -> torch.Tensor:
         """Eq. 11's per-sample percentile of cached perturbed arrays."""
         p_min, p_max, k2 = self.resolved()
-        q = cached_shift_statistics(arrays, k1=self.k1, k2=k2, lam=self.lam)["Q_prime"]
-        ref = cached_shift_statistics(self.reference_, k1=self.k1, k2=k2, lam=self.lam)["Q_prime"]
+        q, ref = (a.derived(("Q_prime", self.k1, k2, self.lam),  # once per bundle: a search varies p_min, p_max
+                            lambda a=a: cached_shift_statistics(a, k1=self.k1, k2=k2, lam=self.lam)["Q_prime"])
+                  for a in (arrays, self.reference_))
         return scorers.adaptive_percentile(q, ref, p_min=p_min, p_max=p_max)
 
     def scores_of(self, arrays: Features) -> torch.Tensor:

@@ -109,20 +109,38 @@ class NapX(Detector):
             pseudo = context.pseudo_ood(self.n_heldout)
             validation = ((pseudo.clean_images, pseudo.corrupted_images) if self.base.needs.network
                           else pseudo.validation)
-            self.search_ = tune(self, self.search_space, validation, metric="auroc", strategy="golden")
+            # the search's copies of this detector (copy.copy) share this memo, so each point of the golden
+            # section combines the base and NAP scores of the two sets computed once (neither depends on w)
+            self._search_memo = {}
+            try:
+                self.search_ = tune(self, self.search_space, validation, metric="auroc", strategy="golden")
+            finally:
+                self._search_memo.clear()
+                self._search_memo = None
             self.w_ = round(self.search_.best["w"], 3)
             self.fit_info_.sizes["heldout (w search)"] = len(pseudo.clean)
             self.fit_info_.sizes.update(context.heldout_sizes())
 
-    def _score(self, x):
+    def _components(self, x) -> tuple[torch.Tensor, torch.Tensor]:
+        """The base's scores and S_NAP of ``x``: what Eq. 4 combines (memoised while w is searched)."""
+        memo = getattr(self, "_search_memo", None)
+        hit = memo.get((id(x), self.eps)) if memo is not None else None
+        if hit is not None and hit[0] is x:
+            return hit[1]
         if self.base.needs.network:
             from ..features import extract
 
-            base, features = self.base.score(x), extract(self.adapter_, x, progress=False)
+            features = extract(self.adapter_, x, progress=False)
         else:
-            base, features = self.base.score(x), x
-        return scorers.nap_combine(torch.from_numpy(base), nap_score(features, eps=self.eps), w=self.current_w,
-                                   transform=self.transform)
+            features = x
+        parts = torch.from_numpy(self.base.score(x)), nap_score(features, eps=self.eps)
+        if memo is not None:
+            memo[(id(x), self.eps)] = (x, parts)
+        return parts
+
+    def _score(self, x):
+        base, nap = self._components(x)
+        return scorers.nap_combine(base, nap, w=self.current_w, transform=self.transform)
 
     def classify_logits(self, f):
         return self.base.classify_logits(f)  # NAP leaves the classifier alone
