@@ -130,9 +130,10 @@ def test_per_class_fraction_rounds_up():
         per_class_fraction(labels, 0.0, seed=0)
 
 
-def test_layer_sweep_from_one_maxima_matrix_equals_fitting_every_subset():
-    """Chapter 4's sweep reads each subset's score from the columns of one per-tap maxima matrix; fitting and
-    scoring PrototypeFusion(layers=subset) on its own gives the same numbers, bit for bit."""
+def test_layer_sweep_with_memoised_taps_equals_fitting_every_subset_afresh():
+    """Chapter 4's sweep fits 127 subsets of seven taps on the same bundles: each tap's prototypes (per train
+    bundle) and maxima (per scored bundle and prototypes) are computed once. Fitting and scoring every subset on
+    fresh bundles, with nothing memoised, gives the same numbers, bit for bit."""
     from types import SimpleNamespace
 
     from ood_nb_utils.claims import prototype_fusion as pf_claims
@@ -145,17 +146,25 @@ def test_layer_sweep_from_one_maxima_matrix_equals_fitting_every_subset():
         arrays = {f"{t}.mean": torch.rand(n, 3 + i, generator=g).numpy() for i, t in enumerate(SPATIAL_TAPS)}
         return Features("toy", "toy", {**arrays, "labels": np.arange(n) % 5, "indices": np.arange(n)})
 
-    sets = {"cifar10": features(1, 60), "cifar100": features(2, 30), "tin": features(3, 25), "mnist": features(4, 20)}
-    ctx = SimpleNamespace(train=features(0, 80), head=Head(torch.zeros(5, 4), torch.zeros(5)),
-                          features=sets.__getitem__)
+    shapes = {"cifar10": (1, 60), "cifar100": (2, 30), "tin": (3, 25), "mnist": (4, 20)}
+    sets = {d: features(*a) for d, a in shapes.items()}
+    head = Head(torch.zeros(5, 4), torch.zeros(5))
+    ctx = SimpleNamespace(train=features(0, 80), head=head, features=sets.__getitem__)
     subsets = layer_subsets()[::8] + layer_subsets()[-1:]  # from one tap to every tap, in tap order
     search = SimpleNamespace(trace=[({"layers": s}, i / len(subsets)) for i, s in enumerate(subsets)])
     sweep = pf_claims.layer_sweep({"cifar10": search}, {"cifar10": ctx}, {"cifar10": ["cifar100", "tin", "mnist"]})
     assert len(sweep) == len(subsets) and {len(s) for s in subsets} == set(range(1, len(SPATIAL_TAPS) + 1))
+    assert len(ctx.train._derived) == len(SPATIAL_TAPS)  # one prototype set per tap, however many subsets
     groups = near_far("cifar10", ["cifar100", "tin", "mnist"])
     for row, s in zip(sweep.itertuples(index=False), subsets, strict=True):
-        det = PrototypeFusion(layers=s).fit(ctx.train, ctx.head)
-        direct = group_metrics({d: det.score(f) for d, f in sets.items()}, "cifar10", groups)
+        det = PrototypeFusion(layers=s).fit(features(0, 80), head)
+        direct = group_metrics({d: det.score(features(*a)) for d, a in shapes.items()}, "cifar10", groups)
         assert row.layers == "+".join(s)
         assert (row[4], row[5], row[6], row[7]) == (direct["near"]["auroc"], direct["near"]["fpr95_ood_positive"],
                                                     direct["far"]["auroc"], direct["far"]["fpr95_ood_positive"])
+    # a bundle that holds memoised maxima for one train set's prototypes scores another's afresh (the key is the
+    # prototypes' digest): the calibration-size sweep refits on subsets and scores the same test bundles
+    other = PrototypeFusion(layers=SPATIAL_TAPS).fit(features(5, 80), head)
+    fresh = PrototypeFusion(layers=SPATIAL_TAPS).fit(features(5, 80), head).score(features(1, 60))
+    assert np.array_equal(other.score(sets["cifar10"]), fresh)
+    assert not np.array_equal(fresh, PrototypeFusion(layers=SPATIAL_TAPS).fit(ctx.train, head).score(sets["cifar10"]))

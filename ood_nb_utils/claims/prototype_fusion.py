@@ -115,22 +115,13 @@ def calibration_curve(contexts: Mapping[str, RunContext], ood: Mapping[str, Sequ
 def layer_sweep(searches: Mapping[str, TuneResult], contexts: Mapping[str, RunContext],
                 ood: Mapping[str, Sequence[str]]) -> pd.DataFrame:
     """Every layer subset ``tune`` ranked on held-out pseudo-OOD data, with its near and far test averages (%).
-
-    A tap's prototypes and maxima do not depend on the other taps of a subset, so each set's per-tap maxima are
-    computed once (:meth:`PrototypeFusion.layer_maxima` over every tap) and a subset's score is the mean of its
-    columns (:func:`~ood_nb_utils.scorers.fuse_maxima`): what ``PrototypeFusion(layers=subset)`` fitted and
-    scored on its own gives (``tests/test_prototype_fusion.py``)."""
+    Fast: each tap's prototypes and maxima are computed once per bundle (:meth:`PrototypeFusion.layer_maxima`)."""
     rows = []
     for ds, r in searches.items():
-        ctx, sets = contexts[ds], [ds, *_real(ds, ood[ds])]
-        every_tap = PrototypeFusion(layers=SPATIAL_TAPS).fit(ctx.train, ctx.head)
-        maxima = {d: every_tap.layer_maxima(ctx.features(d)) for d in sets}
+        ctx = contexts[ds]
         for setting, v in r.trace:
-            if set(setting) != {"layers"}:
-                raise ValueError(f"layer_sweep reads searches over 'layers' alone, got the setting {setting}")
-            columns = [SPATIAL_TAPS.index(t) for t in setting["layers"]]
-            scores = {d: scorers.fuse_maxima(m[:, columns]).double().numpy() for d, m in maxima.items()}
-            g = group_metrics(scores, ds, near_far(ds, ood[ds]))
+            g = group_metrics(score_sets(PrototypeFusion(**setting).fit(ctx.train, ctx.head), ctx,
+                                         [ds, *_real(ds, ood[ds])]), ds, near_far(ds, ood[ds]))
             rows.append({"ID": ds, "layers": "+".join(setting["layers"]), "n layers": len(setting["layers"]),
                          "held-out AUROC": 100 * v, **{f"{grp} {k}": m[c] for grp, m in g.items()
                                                         for k, c in [("AUROC", "auroc"), ("FPR@95", FPR)]}})

@@ -9,7 +9,10 @@ from __future__ import annotations
 import itertools
 from typing import ClassVar
 
+import torch
+
 from .. import scorers
+from ..cache import array_digest
 from ..models import SPATIAL_TAPS
 from ..registry import register
 from .base import Detector, Grid, Needs
@@ -38,11 +41,18 @@ class PrototypeFusion(Detector):
         self.layers, self.weights = tuple(layers), weights
 
     def _fit(self, train, head, context):
-        self.prototypes_ = scorers.fit_prototypes(train.layers(self.layers), train.labels, num_classes=head.num_classes)
+        # a tap's prototypes do not depend on the other taps: each is computed once per train bundle (a layer
+        # search fits 127 subsets of seven taps on the same train features)
+        k = head.num_classes
+        self.prototypes_ = {t: train.derived(("fusion_prototypes", t, k), lambda t=t: scorers.fit_prototypes(
+            {t: train.layer(t)}, train.labels, num_classes=k)[t]) for t in self.layers}
 
     def layer_maxima(self, f):
-        """N x L: per layer, each image's largest cosine to a class prototype."""
-        return scorers.layer_maxima(f.layers(self.layers), self.prototypes_)
+        """N x L: per layer, each image's largest cosine to a class prototype (once per bundle, tap and
+        prototypes: the same column :func:`~ood_nb_utils.scorers.layer_maxima` computes with every tap at once)."""
+        return torch.stack([f.derived(("fusion_max_cosine", t, array_digest(self.prototypes_[t].numpy())),
+                                      lambda t=t: scorers.layer_maxima({t: f.layer(t)}, {t: self.prototypes_[t]})[:, 0])
+                            for t in self.layers], dim=1)
 
     def _score(self, f):
-        return scorers.prototype_fusion(f.layers(self.layers), self.prototypes_, weights=self.weights)
+        return scorers.fuse_layer_maxima(self.layer_maxima(f), self.layers, self.weights)

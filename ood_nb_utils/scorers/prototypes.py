@@ -110,5 +110,11 @@ def prototype_fusion(layers: Mapping[str, torch.Tensor], prototypes: Mapping[str
     ``layers`` maps a layer name to its N x D_l global-average-pooled features, in the order the
     weights are given (or name the layers in a mapping).
     """
-    w = _layer_weights(list(layers), weights)
-    return fuse_maxima(layer_maxima(layers, prototypes), w.tolist())
+    return fuse_layer_maxima(layer_maxima(layers, prototypes), list(layers), weights)
+
+
+def fuse_layer_maxima(maxima: torch.Tensor, names: Sequence[str],
+                      weights: Mapping[str, float] | Sequence[float] | None = None) -> torch.Tensor:
+    """:func:`prototype_fusion` from its :func:`layer_maxima` (columns in the order of ``names``): the mean of the
+    columns with ``weights`` (uniform by default, normalised to sum 1)."""
+    return fuse_maxima(maxima, _layer_weights(list(names), weights).tolist())
