@@ -235,6 +235,19 @@ class RunContext:
         if key not in self._memo:
             clean = self.heldout_images(n, seed, source)
             corrupted, recipe = corrupted_copy(clean, seed)
-            self._memo[key] = PseudoOOD(clean, corrupted, extract(self.adapter, clean, progress=self.progress),
+            self._memo[key] = PseudoOOD(clean, corrupted, self._features_of(clean),
                                         extract(self.adapter, corrupted, progress=self.progress), recipe)
         return self._memo[key]
+
+    def _features_of(self, images: ImageSet) -> Features:
+        """Features of ``images``: when they are untransformed images of the ID test set whose whole features this
+        context keeps (a validation split is set aside), the rows of those features (the same images through the
+        same network; a batch of another size can round the last bit differently, ``tests/test_real_models.py``);
+        otherwise their own extraction."""
+        if images.key == self.id_dataset and images.transform is None and self._split(images.key) is not None:
+            whole = self.whole_features(images.key)
+            position = {int(i): row for row, i in enumerate(whole.arrays["indices"])}
+            if all(int(i) in position for i in images.indices):
+                return whole.subset(np.array([position[int(i)] for i in images.indices], dtype=np.int64),
+                                    name=images.name)
+        return extract(self.adapter, images, progress=self.progress)

@@ -204,6 +204,40 @@ def test_chapters_with_and_without_a_split_score_the_same_id_subset_with_network
         data.labels_of("cifar10"), TINY.gradient_per_set, TINY.seed))
 
 
+@requires("cifar10", model=C10)
+def test_pseudo_ood_clean_features_are_rows_of_the_whole_id_test_features(tiny_profile, monkeypatch):
+    """With a validation split the context keeps the ID test set's whole features; the held-out clean images of
+    the searches are read from those rows instead of a second forward pass. They agree with a fresh extraction of
+    the same images within float rounding (a batch of another size can round the last bit differently; with the
+    default profile's 1,000 and 200 held-out images they are bit-identical), and nothing else is extracted."""
+    from ood_nb_utils import chapter
+    from ood_nb_utils import context as context_module
+
+    ctx = chapter.contexts(TINY, progress=False)["cifar10"]
+    clean = ctx.heldout_images(24)
+    others = ctx.images("cifar10", n=40)
+    # the whole set's features as the default profile keeps them (here: the clean rows among 40 scored images,
+    # shuffled), so that the test does not pass 10,000 images through the network
+    rows = np.random.default_rng(0).permutation(np.concatenate([clean.indices, others.indices]))
+    ctx._memo[("whole", "cifar10")] = extract(ctx.adapter, load("cifar10", indices=rows), progress=False)
+    extracted = []
+    monkeypatch.setattr(context_module, "extract", lambda adapter, images, **kw: extracted.append(images.name)
+                        or extract(adapter, images, **kw))
+    pseudo = ctx.pseudo_ood(24)
+    assert extracted == ["cifar10+corrupted"]  # the corrupted copies only
+    fresh = extract(ctx.adapter, clean, progress=False).arrays
+    assert sorted(pseudo.clean.arrays) == sorted(fresh)
+    for name, array in fresh.items():
+        np.testing.assert_allclose(pseudo.clean.arrays[name], array, rtol=0, atol=1e-5, err_msg=name)
+    np.testing.assert_array_equal(pseudo.clean.arrays["indices"], clean.indices)
+    # a row the whole features lack: the clean images are extracted as before
+    ctx._memo = {("whole", "cifar10"): ctx._memo[("whole", "cifar10")].subset(np.arange(30))}
+    again = ctx.pseudo_ood(24).clean.arrays
+    assert extracted[1:] == ["cifar10", "cifar10+corrupted"]
+    for name, array in fresh.items():
+        np.testing.assert_array_equal(again[name], array, err_msg=name)
+
+
 @requires("cifar10", "cifar10_train", "textures", model=C10)
 def test_cli_set_and_tune(capsys, tiny_profile):
     """--set reaches a nested hyperparameter (nap_r's ReAct threshold); --tune searches on held-out data."""
