@@ -68,4 +68,4 @@ benchmark: $(VENV)/.installed
 	$(PY) benchmarks/gradient_passes.py
 
 clean:
-	rm -rf _build _build_book.log
+	rm -rf _build _build_book.log _build_chromium.log

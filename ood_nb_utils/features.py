@@ -201,7 +201,7 @@ def reduce_taps(adapter: ModelAdapter, taps: dict[str, torch.Tensor]) -> dict[st
 def _run_network(adapter: ModelAdapter, pixels, desc: str, progress: bool, backend) -> dict[str, np.ndarray]:
     chunks: dict[str, list[torch.Tensor]] = {}
     bar = tqdm(total=len(pixels), desc=f"{desc} [{backend.name}]", unit="img", disable=not progress, mininterval=20)
-    for batch in batches(adapter, pixels):
+    for batch in batches(adapter, pixels, backend.batch_size):
         for name, value in backend.run(batch).items():
             chunks.setdefault(name, []).append(value)
         bar.update(len(batch))

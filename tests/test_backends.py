@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import torch
 
 from ood_nb_utils import backends, cache
 from ood_nb_utils.data import load
@@ -28,6 +29,24 @@ def test_openvino_matches_eager_on_every_stored_array():
         for k in ref:
             worst[k] = max(worst.get(k, 0.0), float((out[k] - ref[k]).abs().max()))
     assert max(worst.values()) <= backends.TOLERANCE, worst
+
+
+@needs_openvino
+@requires("cifar10", model=C10)
+def test_openvino_outputs_do_not_depend_on_how_a_batch_is_split(monkeypatch):
+    """The cache rule leaves the request size and the streams out of the key: every split of a batch must give the
+    same bits (here: one request for the whole batch, the default small requests on every stream, one image each)."""
+    adapter = load_model(C10)
+    x = next(iter(batches(adapter, load("cifar10", n=37, seed=4).images, batch_size=37)))
+    backend = backends.backend_for(adapter, "openvino")
+    outputs = {}
+    for micro in (64, backends.MICRO_BATCH, 1):
+        monkeypatch.setattr(backends, "MICRO_BATCH", micro)
+        outputs[micro] = backend.run(x)
+    whole = outputs.pop(64)
+    assert all(v.shape[0] == 37 for v in whole.values())
+    for split in outputs.values():
+        assert all(bool(torch.equal(split[k], whole[k])) for k in whole)
 
 
 @needs_openvino
