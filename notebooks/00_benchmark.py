@@ -20,7 +20,7 @@
 # - **Data**: the `.npz` sets in `OOD_NB_DATA_DIR`; the availability table below says which are present.
 # - **Profile**: printed in the first cell. The `default` profile keeps both CIFAR test sets whole
 #   and caps the other OOD sets, so that the whole book builds on two CPU cores in CI.
-# - **Time**: about 20 minutes on 2 CPU cores with an empty activation cache (the network sees
+# - **Time**: about 8 minutes on 2 CPU cores with an empty activation cache (the network sees
 #   about 62,000 images once); under a minute once the cache is filled.
 # ```
 #

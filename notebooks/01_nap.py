@@ -19,8 +19,8 @@
 #   (per-channel means and maxima of every tapped layer).
 # - **Extra network work**: the 1,000-image validation split of each ID test set, clean and
 #   corrupted, for the search of the combination weight w, and the same number of train images
-#   to compare (about 1.5 minutes per model on 2 cores, once).
-# - **Profile**: printed below. **Time**: about 3 minutes with a warm cache.
+#   to compare (about 20 s per model on 2 cores, once).
+# - **Profile**: printed below. **Time**: about 1-2 minutes after chapter 0.
 # ```
 #
 # **Learning objectives.** (1) State the neural activation prior and compute the {term}`NAP` score from a

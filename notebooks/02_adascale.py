@@ -16,11 +16,11 @@
 # ```{admonition} What this chapter needs
 # :class: note
 # - **Checkpoints and data**: as chapter 0, plus the activation cache it filled.
-# - **Extra network work**: a gradient and a second forward pass per image (about 80 ms on 2
+# - **Extra network work**: a gradient and a second forward pass per image (about 30 ms on 2
 #   cores): the profile's gradient subset of every set (300 images by default), the ID test set's
 #   1,000-image validation split (eCDF and ID validation), 500 train images for a comparison and
 #   300 TinyImageNet validation images per model, then 100
-#   images per set for the perturbation studies (CIFAR-10 only): about 18 minutes cold, once.
+#   images per set for the perturbation studies (CIFAR-10 only): about 5 minutes cold, once.
 # - **Profile**: printed below. Every sweep afterwards reads the cache and takes seconds.
 # ```
 #

@@ -18,9 +18,9 @@
 # - **Checkpoints and data**: as chapter 0; it reads the activation cache (penultimate features
 #   and logits) and chapter 0's cached ODIN scores.
 # - **Extra network work**: ODIN through ReAct-clipped and through HIMPLoS logits (Table IV),
-#   300 images per set for the ID test set and the far-OOD sets, about 4 minutes on 2 cores once;
+#   300 images per set for the ID test set and the far-OOD sets, about 2 minutes on 2 cores once;
 #   UMAP compiles for about 20 s.
-# - **Profile**: printed below. **Time**: about 7 minutes cold, 3 minutes with a warm cache.
+# - **Profile**: printed below. **Time**: about 3 minutes cold, 1 minute with a warm cache.
 # ```
 #
 # **Learning objectives.** (1) Read a class's importance of each feature off the classifier head

@@ -21,7 +21,7 @@
 #   (chapter 3 ran them on far-OOD only), and the cross-paper combination NAP+AdaSCALE-A, whose
 #   weight is searched on 200 held-out ID images and their corrupted copies. The cost table times
 #   fresh passes over 128 images.
-# - **Profile**: printed below. **Time**: about 5-8 minutes after chapters 0-4, longer from a cold cache.
+# - **Profile**: printed below. **Time**: about 3 minutes after chapters 0-4, longer from a cold cache.
 # ```
 #
 # **Learning objectives.** (1) Read a leaderboard with its uncertainty: when are two methods
