@@ -27,7 +27,7 @@ torch.set_num_threads(int(os.environ.get("OOD_NB_THREADS", "2")))
 
 from ood_nb_utils import backends, cache, detectors  # noqa: E402
 from ood_nb_utils.data import is_available, load  # noqa: E402
-from ood_nb_utils.features import Features, batches, extract, throughput  # noqa: E402
+from ood_nb_utils.features import Features, extract, run_network, throughput  # noqa: E402
 from ood_nb_utils.models import load_model  # noqa: E402
 
 MODEL = "densenet100-cifar10"
@@ -58,21 +58,17 @@ def _timed(fn) -> float:
 
 
 def compare_backends(adapter, images: np.ndarray, names, rounds: int = 2) -> dict[str, dict[str, float]]:
-    """images/s of each backend on the same images, sent in the batches extraction sends it (32 for eager, more
-    for OpenVINO, which splits them into small requests on every stream), best of ``rounds`` after a warm-up, and
-    its largest absolute difference from eager over every stored array."""
-
-    def run_all(backend) -> dict[str, torch.Tensor]:
-        parts = [backend.run(b) for b in batches(adapter, images, backend.batch_size)]
-        return {k: torch.cat([p[k] for p in parts]) for k in parts[0]}
-
-    reference = run_all(backends.backend_for(adapter, "eager"))
+    """images/s of each backend on the same images, sent in the batches extraction sends it
+    (:func:`~ood_nb_utils.features.run_network`: 32 for eager, more for OpenVINO, which splits them into small
+    requests on every stream), best of ``rounds`` after a warm-up, and its largest absolute difference from eager
+    over every stored array."""
+    reference = run_network(adapter, images, backends.backend_for(adapter, "eager"))
     out = {}
     for name in names:
         backend = backends.backend_for(adapter, name)
-        result = run_all(backend)  # warm-up (and compilation) outside the timing
-        diff = max(float((result[k] - reference[k]).abs().max()) for k in reference)
-        seconds = min(_timed(lambda backend=backend: run_all(backend)) for _ in range(rounds))
+        result = run_network(adapter, images, backend)  # warm-up (and compilation) outside the timing
+        diff = max(float(np.abs(result[k] - reference[k]).max()) for k in reference)
+        seconds = min(_timed(lambda backend=backend: run_network(adapter, images, backend)) for _ in range(rounds))
         out[name] = {"images_per_s": len(images) / seconds, "max_abs_diff": diff, "batch": backend.batch_size}
     for name in out:
         out[name]["ratio_to_eager"] = out[name]["images_per_s"] / out["eager"]["images_per_s"]

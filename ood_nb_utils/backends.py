@@ -50,10 +50,7 @@ if TYPE_CHECKING:
     from .models.adapter import ModelAdapter
 
 TOLERANCE = 1e-4  # max |backend - eager| on every stored array (absolute)
-# OpenVINO: run() splits a batch into requests of MICRO_BATCH images, in flight on one stream per thread (a small
-# request keeps a stream's activations in its core's 2 MB L2 cache; benchmarks/throughput.py measures it); the
-# outputs are bit-identical to one request on the whole batch (tests/test_backends.py), so the cache key is unchanged
-MICRO_BATCH = 4
+MICRO_BATCH = 4  # images per OpenVINO request (module docstring, "Streams"): its activations stay in a core's L2
 OPENVINO_BATCH = 256  # images per run() call during extraction: fewer pipeline drains
 BACKENDS = ("eager", "openvino", "compile")
 
@@ -176,7 +173,6 @@ def _openvino(adapter: ModelAdapter, image_shape: tuple[int, int, int] = (3, 32,
             warnings.warn(f"could not read the saved OpenVINO graph {path} ({err}); converting again", stacklevel=2)
     if model is None:
         model = _convert(module, image_shape, path)
-    # one stream per thread, each running one thread: on 2 cores this beats one 2-thread request by 1.3-1.5x
     streams = max(1, torch.get_num_threads())
     compiled = core.compile_model(model, "CPU", {"INFERENCE_PRECISION_HINT": "f32", "NUM_STREAMS": streams,
                                                  "INFERENCE_NUM_THREADS": streams})

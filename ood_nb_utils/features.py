@@ -198,7 +198,9 @@ def reduce_taps(adapter: ModelAdapter, taps: dict[str, torch.Tensor]) -> dict[st
     return out
 
 
-def _run_network(adapter: ModelAdapter, pixels, desc: str, progress: bool, backend) -> dict[str, np.ndarray]:
+def run_network(adapter: ModelAdapter, pixels, backend, *, desc: str = "", progress: bool = False
+                ) -> dict[str, np.ndarray]:
+    """Every stored array of ``pixels`` through ``backend``, in the batches extraction sends it (not cached)."""
     chunks: dict[str, list[torch.Tensor]] = {}
     bar = tqdm(total=len(pixels), desc=f"{desc} [{backend.name}]", unit="img", disable=not progress, mininterval=20)
     for batch in batches(adapter, pixels, backend.batch_size):
@@ -235,7 +237,8 @@ def extract(adapter: ModelAdapter, images, labels=None, *, progress: bool = True
                         normalised_by_caller=inputs.normalised, version=FEATURE_VERSION, **key_parts(backend))
 
     def compute() -> dict[str, np.ndarray]:
-        arrays = _run_network(adapter, inputs.pixels, f"{adapter.name} | {inputs.name}", progress, backend)
+        arrays = run_network(adapter, inputs.pixels, backend, desc=f"{adapter.name} | {inputs.name}",
+                             progress=progress)
         arrays["labels"], arrays["indices"] = inputs.labels, inputs.indices
         return arrays
 

@@ -14,8 +14,7 @@ import ast
 import subprocess
 import sys
 
-UV_OPTIONS = {"index-url": "--index-url", "extra-index-url": "--extra-index-url", "find-links": "--find-links",
-              "constraint": "--constraint"}
+SOURCE_KEYS = ("index-url", "extra-index-url", "find-links", "constraint")  # uv's options have pip's names
 
 
 def pip_sources(config_list: str) -> list[str]:
@@ -24,9 +23,10 @@ def pip_sources(config_list: str) -> list[str]:
     seen: set[tuple[str, str]] = set()
     for line in config_list.splitlines():
         key, sep, value = line.partition("=")
-        option = UV_OPTIONS.get(key.rsplit(".", 1)[-1])
-        if not sep or option is None:
+        name = key.rsplit(".", 1)[-1]
+        if not sep or name not in SOURCE_KEYS:
             continue
+        option = f"--{name}"
         for item in ast.literal_eval(value.strip()).split():
             if (option, item) not in seen:
                 seen.add((option, item))
