@@ -274,7 +274,7 @@ print(f"activation cache this run: {cache.STATS.hits} hits, {cache.STATS.misses}
 # of NAP's Table 9, and the two baselines of that table whose hyperparameters we had to choose
 # (ReAct, ASH-S; looser tolerance, since NAP does not state them). The verdict rule is fixed in
 # `ood_nb_utils.scorecard` (within the tolerance: reproduced; within three times it: partly;
-# beyond: not reproduced).
+# beyond: not reproduced; a direction whose interval contains zero: inconclusive).
 
 # %%
 card = Scorecard("00_benchmark", "Harness sanity checks (DICE checkpoints; NAP Table 9)", PROFILE.name)

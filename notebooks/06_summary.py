@@ -17,9 +17,11 @@
 # (`_build/scorecards/*.json`, one per chapter). It re-computes nothing: it gathers. A claim's
 # verdict follows the fixed rules of `ood_nb_utils.scorecard`. A number: within the tolerance,
 # reproduced; within three times it, partly; beyond, not reproduced. A direction ("A beats B"): the
-# 95% paired-bootstrap interval of the difference above zero, reproduced; only the estimate in the
-# paper's direction, partly; otherwise not reproduced. No number here: not testable. Each chapter
-# explains its own claims, tolerances and reasons.
+# 95% paired-bootstrap interval of the difference wholly on the paper's side of zero, reproduced;
+# wholly on the other side, or the tie [0, 0], not reproduced; containing zero, **inconclusive**,
+# whatever the sign of the point estimate (the data cannot tell that difference from zero, so its
+# sign is noise). No number here: not testable. Each chapter explains its own claims, tolerances
+# and reasons.
 
 # %%
 # Outside this repository (Binder, Colab), install the book's package first.
@@ -69,19 +71,20 @@ display(counts)
 
 fig, ax = plt.subplots(figsize=(9, 3.6))
 left = pd.Series(0, index=counts.index)
-for verdict, color in zip(scorecard.VERDICTS, ["#2ca02c", "#ffbf00", "#d62728", "#9e9e9e"], strict=True):
-    ax.barh(counts.index, counts[verdict], left=left, color=color, label=verdict)
+for verdict in scorecard.VERDICTS:
+    ax.barh(counts.index, counts[verdict], left=left, color=scorecard.VERDICT_COLORS[verdict], label=verdict)
     left += counts[verdict]
 ax.invert_yaxis()
 ax.set_xlabel("number of claims")
 ax.set_title(f"Reproduction verdicts per chapter (profile '{PROFILE.name}')")
-ax.legend(ncol=4, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.25))
+ax.legend(ncol=len(scorecard.VERDICTS), fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.25))
 plt.show()
 
-tested = counts[["reproduced", "partly", "not reproduced"]].sum(axis=1)
+tested = counts[["reproduced", "partly", "inconclusive", "not reproduced"]].sum(axis=1)
 display(Markdown("\n".join(
     f"- **{paper}**: {int(row.reproduced)} of {int(tested[paper])} testable claims reproduced, "
-    f"{int(row.partly)} partly, {int(row['not reproduced'])} not; {int(row['not testable here'])} not testable here."
+    f"{int(row.partly)} partly, {int(row.inconclusive)} inconclusive, {int(row['not reproduced'])} not; "
+    f"{int(row['not testable here'])} not testable here."
     for paper, row in counts.iterrows() if paper in PAPER_CHAPTERS.values())))
 
 # %% [markdown]
@@ -99,8 +102,8 @@ claims = pd.DataFrame([
      "verdict": cl["verdict"], "reason": cl["reason"]}
     for ch, c in sorted(cards.items()) for cl in c["claims"]
 ])
-colors = {"reproduced": "#d9f2d9", "partly": "#fff2cc", "not reproduced": "#f8d7da", "not testable here": "#eeeeee"}
-display(claims.style.hide(axis="index").map(lambda v: f"background-color: {colors[v]}", subset=["verdict"]))
+display(claims.style.hide(axis="index").map(
+    lambda v: f"background-color: {scorecard.VERDICT_COLORS[v]}40", subset=["verdict"]))  # the colours, light
 
 # %% [markdown]
 # ## Build times

@@ -9,9 +9,12 @@ chapter cannot grade itself generously:
   within ``partial_tolerance`` (default 3x tolerance), else ``not reproduced``;
 - for a directional claim ("A beats B", "X lowers Y"), decided by the 95% paired-bootstrap interval of the
   difference, oriented so that the paper's direction is positive (:func:`directional_verdict`):
-  ``reproduced`` when the interval excludes zero in the paper's direction, ``partly`` when the point estimate
-  agrees but the interval contains zero, ``not reproduced`` otherwise (the interval excludes zero the other
-  way, or the estimate points the other way);
+  ``reproduced`` when the whole interval is on the paper's side of zero, ``not reproduced`` when it is wholly
+  on the other side, and ``inconclusive`` when it contains zero, *whatever the sign of the point estimate*:
+  the sign of a difference the data cannot tell from zero is float noise, and a verdict must not move with
+  it. One exception: a degenerate interval [0, 0] is a tie (both methods rank every resampled image alike,
+  e.g. NAP-M at w = 1 is MSP), so the paper's direction is shown not to hold: ``not reproduced``, and the
+  reason says it is a tie;
 - for any other qualitative claim (``holds=True/False``), ``reproduced`` or ``not reproduced``; its reason
   must say what result would have made it fail.
 A chapter may override a verdict only by giving a reason, which is shown beside it.
@@ -29,21 +32,47 @@ import pandas as pd
 
 from .config import REPO_ROOT
 
-VERDICTS = ("reproduced", "partly", "not reproduced", "not testable here")
+VERDICTS = ("reproduced", "partly", "inconclusive", "not reproduced", "not testable here")
+# one colour per verdict, for every table and figure that shows them
+VERDICT_COLORS = {"reproduced": "#2ca02c", "partly": "#ffbf00", "inconclusive": "#7fa7d9", "not reproduced": "#d62728",
+                  "not testable here": "#9e9e9e"}
+TIE_REASON = "a tie: the interval is [0, 0], both methods order every resampled image alike"
+
+
+def is_tie(interval: tuple[float, float]) -> bool:
+    """Whether a directional claim's interval is the degenerate [0, 0] of two methods that rank alike."""
+    return interval[0] == 0.0 and interval[1] == 0.0
 
 
 def directional_verdict(estimate: float, interval: tuple[float, float]) -> str:
     """The verdict of a directional claim from its paired difference, oriented so that the paper's direction is
-    positive: ``reproduced`` if the whole 95% interval is above 0, ``partly`` if only the estimate is, and
-    ``not reproduced`` otherwise."""
+    positive: ``reproduced`` if the whole 95% interval is above 0, ``not reproduced`` if it is wholly below 0
+    or is the tie [0, 0], ``inconclusive`` if it contains 0 (the estimate's sign does not enter)."""
     low, high = interval
-    if not low <= high:
-        raise ValueError(f"interval must be (low, high) with low <= high, got {interval}")
     if any(math.isnan(x) for x in (estimate, low, high)):
         return "not testable here"
+    if not low <= high:
+        raise ValueError(f"interval must be (low, high) with low <= high, got {interval}")
     if low > 0:
         return "reproduced"
-    return "partly" if estimate > 0 else "not reproduced"
+    if high < 0 or is_tie(interval):
+        return "not reproduced"
+    return "inconclusive"
+
+
+def every_case_verdict(verdicts) -> str:
+    """The verdict of a claim that must hold in every case: ``reproduced`` if every case is, ``not reproduced``
+    if any case is, else ``inconclusive`` (some case's interval contains 0 and none refutes the claim)."""
+    verdicts = list(verdicts)
+    if not verdicts:
+        raise ValueError("no cases to decide the claim")
+    if all(v == "reproduced" for v in verdicts):
+        return "reproduced"
+    if any(v == "not reproduced" for v in verdicts):
+        return "not reproduced"
+    if any(v == "not testable here" for v in verdicts):
+        return "not testable here"
+    return "inconclusive"
 
 
 def verdict(paper: float | None, ours: float | None, *, tolerance: float, partial_tolerance: float | None = None,
@@ -90,6 +119,8 @@ class Claim:
                 raise ValueError(f"{self.claim!r}: a directional claim is decided by its interval, not by holds/paper")
             self.interval = (float(self.interval[0]), float(self.interval[1]))
             self.verdict = directional_verdict(self.ours, self.interval)
+            if is_tie(self.interval) and TIE_REASON not in self.reason:
+                self.reason = f"{self.reason}; {TIE_REASON}" if self.reason else TIE_REASON
         else:
             self.verdict = verdict(self.paper, self.ours, tolerance=self.tolerance,
                                    partial_tolerance=self.partial_tolerance, holds=self.holds)
@@ -121,19 +152,17 @@ class Scorecard:
                               scale: float = 100.0) -> Claim:
         """A claim that A beats B in *every* case (each OOD set, each layer): ``differences`` maps a case label to
         the :class:`~ood_nb_utils.metrics.Interval` of its difference, oriented as in :meth:`add_directional`.
-        Each case gets :func:`directional_verdict`; the claim is ``reproduced`` only if every case is,
-        ``not reproduced`` if any case is, else ``partly``. The stored interval is the weakest case's (lowest
-        lower bound); the reason lists every case."""
+        Each case gets :func:`directional_verdict`, and the claim :func:`every_case_verdict`. The stored
+        interval is the weakest case's (lowest lower bound); the reason lists every case, and names the ties."""
         if not differences:
             raise ValueError(f"{claim!r}: no cases to decide it")
         cases = {k: tuple(scale * v for v in (d.estimate, d.low, d.high)) for k, d in differences.items()}
-        verdicts = {k: directional_verdict(est, (lo, hi)) for k, (est, lo, hi) in cases.items()}
-        overall = ("reproduced" if all(v == "reproduced" for v in verdicts.values()) else
-                   "not reproduced" if any(v == "not reproduced" for v in verdicts.values()) else "partly")
+        overall = every_case_verdict(directional_verdict(est, (lo, hi)) for est, lo, hi in cases.values())
         weakest = min(cases, key=lambda k: cases[k][1])
         est, lo, hi = cases[weakest]
         text = "every case must hold (paper's direction positive): " + "; ".join(
-            f"{k} {e:+.2f} [{a:+.2f}, {b:+.2f}]" for k, (e, a, b) in cases.items())
+            f"{k} {e:+.2f} [{a:+.2f}, {b:+.2f}]" + (" (a tie)" if is_tie((a, b)) else "")
+            for k, (e, a, b) in cases.items())
         return self.add(claim, where, None, est, interval=(lo, hi), override=overall,
                         reason=f"{reason}; {text}" if reason else text)
 

@@ -117,7 +117,7 @@ def test_summary_lists_all_four_papers_with_verdicts(browser, server):
     text = open_page(browser, server, "notebooks/06_summary")["text"]
     for paper in PAPERS:
         assert paper in text, f"the summary page does not list {paper}"
-    for verdict in ("reproduced", "partly", "not reproduced", "not testable here"):
+    for verdict in ("reproduced", "partly", "inconclusive", "not reproduced", "not testable here"):
         assert verdict in text, f"the summary page lacks the verdict {verdict!r}"
 
 

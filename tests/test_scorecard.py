@@ -4,7 +4,14 @@ import numpy as np
 import pytest
 
 from ood_nb_utils.evaluation import groups_of, near_far, paired_gain
-from ood_nb_utils.scorecard import Claim, Scorecard, directional_verdict, read_scorecards, verdict
+from ood_nb_utils.scorecard import (
+    Claim,
+    Scorecard,
+    directional_verdict,
+    every_case_verdict,
+    read_scorecards,
+    verdict,
+)
 
 
 def test_verdict_rules():
@@ -33,7 +40,8 @@ def test_writer_roundtrip(tmp_path):
     assert path.name == "00_benchmark.json"
     loaded = json.loads(path.read_text())
     assert set(loaded) >= {"chapter", "paper", "profile", "claims"}
-    assert loaded["counts"] == {"reproduced": 1, "partly": 0, "not reproduced": 0, "not testable here": 1}
+    assert loaded["counts"] == {"reproduced": 1, "partly": 0, "inconclusive": 0, "not reproduced": 0,
+                                "not testable here": 1}
     assert read_scorecards(tmp_path)[0]["chapter"] == "00_benchmark"
     assert list(card.to_frame().columns) == ["claim", "where", "paper", "ours", "difference", "95% interval",
                                             "verdict", "reason"]
@@ -60,15 +68,41 @@ def test_publish_writes_shows_and_reports_counts(tmp_path, capsys):
 
 
 def test_directional_rule_by_hand():
-    # the paper's direction is positive: the whole interval above 0, only the estimate, or neither
+    # the paper's direction is positive: the whole interval above 0, wholly below 0, or containing 0
     assert directional_verdict(2.0, (0.5, 3.5)) == "reproduced"
-    assert directional_verdict(1.0, (-0.5, 3.0)) == "partly"
     assert directional_verdict(-2.0, (-3.0, -1.0)) == "not reproduced"
-    assert directional_verdict(-0.2, (-1.0, 0.5)) == "not reproduced"
+    assert directional_verdict(1.0, (-0.5, 3.0)) == "inconclusive"
+    assert directional_verdict(-0.2, (-1.0, 0.5)) == "inconclusive"
+    # an interval that touches 0 contains it
+    assert directional_verdict(0.3, (0.0, 0.6)) == "inconclusive"
+    assert directional_verdict(-0.3, (-0.6, 0.0)) == "inconclusive"
     assert directional_verdict(0.0, (0.0, 0.0)) == "not reproduced"  # a tie does not beat anything
     assert directional_verdict(float("nan"), (0.0, 1.0)) == "not testable here"
     with pytest.raises(ValueError, match="low <= high"):
         directional_verdict(1.0, (2.0, 1.0))
+
+
+@pytest.mark.parametrize("interval", [(-0.5, 3.0), (-3.0, 0.5), (-1e-9, 1e-9), (-2.0, 2.0)])
+def test_an_interval_containing_zero_gets_one_verdict_whatever_the_estimate(interval):
+    low, high = interval
+    estimates = np.linspace(low, high, 11)
+    assert {directional_verdict(float(e), interval) for e in estimates} == {"inconclusive"}
+
+
+def test_a_tie_is_not_reproduced_and_says_so():
+    tie = Claim("NAP-M beats MSP", "Table 6", None, 0.0, interval=(0.0, 0.0), reason="w = 1")
+    assert tie.verdict == "not reproduced" and tie.reason.startswith("w = 1; ") and "a tie" in tie.reason
+    near_tie = Claim("NAP-M beats MSP", "Table 6", None, 0.0, interval=(-0.01, 0.01))
+    assert near_tie.verdict == "inconclusive" and "a tie" not in near_tie.reason
+
+
+def test_every_case_rule_by_hand():
+    assert every_case_verdict(["reproduced", "reproduced"]) == "reproduced"
+    assert every_case_verdict(["reproduced", "inconclusive"]) == "inconclusive"
+    assert every_case_verdict(["inconclusive", "not reproduced", "reproduced"]) == "not reproduced"
+    assert every_case_verdict(["reproduced", "not testable here"]) == "not testable here"
+    with pytest.raises(ValueError, match="no cases"):
+        every_case_verdict([])
 
 
 def test_directional_claims_are_decided_by_the_paired_interval(tmp_path):
@@ -84,8 +118,7 @@ def test_directional_claims_are_decided_by_the_paired_interval(tmp_path):
     tie = card.add_directional("good beats nearly", "Table 1", paired_gain(good, nearly, "id", "ood", n_boot=300))
     assert clear.verdict == "reproduced" and clear.interval[0] > 0
     assert wrong.verdict == "not reproduced" and wrong.interval[1] < 0
-    assert tie.interval[0] <= 0 <= tie.interval[1] and tie.verdict in ("partly", "not reproduced")
-    assert tie.verdict == ("partly" if tie.ours > 0 else "not reproduced")
+    assert tie.interval[0] <= 0 <= tie.interval[1] and tie.verdict == "inconclusive"
     assert "paired bootstrap" in clear.reason and clear.ours == pytest.approx(100 * (
         paired_gain(good, blurred, "id", "ood", n_boot=300).estimate))
     saved = json.loads(card.write(tmp_path).read_text())["claims"]
@@ -126,10 +159,13 @@ def test_every_case_must_hold_for_a_conjunctive_claim():
     assert all_up.verdict == "reproduced" and all_up.interval == pytest.approx((0.1, 9.0))  # weakest case, in pts
     one_unsure = card.add_every_directional("A > B", "Fig. 1", {"s1": Interval(0.02, 0.01, 0.03),
                                                                  "s2": Interval(0.01, -0.01, 0.03)})
-    assert one_unsure.verdict == "partly" and one_unsure.interval == pytest.approx((-1.0, 3.0))
+    assert one_unsure.verdict == "inconclusive" and one_unsure.interval == pytest.approx((-1.0, 3.0))
     one_against = card.add_every_directional("A > B", "Fig. 1", {"s1": Interval(0.02, 0.01, 0.03),
                                                                   "s2": Interval(-0.02, -0.03, -0.01),
                                                                   "s3": Interval(0.01, -0.01, 0.03)})
     assert one_against.verdict == "not reproduced" and "s2 -2.00 [-3.00, -1.00]" in one_against.reason
+    with_tie = card.add_every_directional("A > B", "Fig. 1", {"s1": Interval(0.02, 0.01, 0.03),
+                                                               "s2": Interval(0.0, 0.0, 0.0)})
+    assert with_tie.verdict == "not reproduced" and "s2 +0.00 [+0.00, +0.00] (a tie)" in with_tie.reason
     with pytest.raises(ValueError, match="no cases"):
         card.add_every_directional("A > B", "Fig. 1", {})
