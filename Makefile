@@ -1,6 +1,6 @@
 # The two commands of the README:
 #   make book  -> set up .venv from pyproject.toml and build the book, executing every chapter
-#   make test  -> set up .venv and run the test suite
+#   make test  -> set up .venv and run the test suite (make test-fast: the unit tier alone, in seconds)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -9,7 +9,7 @@ UV_VERSION := 0.13.9
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: book book-fresh test data pagetest lab labtest chromium lint benchmark clean
+.PHONY: book book-fresh test test-fast data pagetest lab labtest chromium lint benchmark clean
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"Python 3.11 needed, found {sys.version}"'
@@ -28,6 +28,10 @@ $(VENV)/.installed: pyproject.toml
 
 test: $(VENV)/.installed
 	$(PY) -m pytest
+
+# The unit tier (tests/unit): kernels, detectors, metrics and layout on synthetic inputs, no checkpoint needed
+test-fast: $(VENV)/.installed
+	$(PY) -m pytest tests/unit
 
 book: $(VENV)/.installed
 	$(VENV)/bin/jupyter-book build . 2>&1 | tee _build_book.log; exit $${PIPESTATUS[0]}
@@ -51,7 +55,7 @@ chromium:
 
 # After `make book`: every built page in headless Chromium; screenshots in _build/screenshots/
 pagetest: $(VENV)/.installed chromium
-	$(PY) -m pytest -m pages tests/test_rendered_book.py
+	$(PY) -m pytest -m pages tests/book/test_rendered_book.py
 
 # JupyterLab on the project's .venv, the chapters opening as notebooks (jupytext): the viewer setting of
 # .binder/overrides.json, installed into the venv (Binder's postBuild installs the same file)
@@ -64,7 +68,7 @@ lab: $(LAB_SETTINGS)
 
 # After `make book`: JupyterLab driven in headless Chromium, a chapter run end to end; screenshot in _build/screenshots/
 labtest: $(LAB_SETTINGS) chromium
-	$(PY) -m pytest -m lab -s tests/test_lab.py
+	$(PY) -m pytest -m lab -s tests/book/test_lab.py
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check ood_nb_utils tests notebooks benchmarks tools

@@ -5,12 +5,13 @@ CIFAR-10 test images, uncached, after one warm-up batch:
 
 - ODIN (T = 1000, eps = 0.0014) in batches of 64 and of 32, its perturbed forward through eager PyTorch and
   through the default backend (the gradient itself is always eager);
-- AdaSCALE's gradient pass alone (one forward and one backward, :func:`~ood_nb_utils.perturbation.compute_gradients`),
-  and gradient + perturbed forward through each backend (:func:`~ood_nb_utils.perturbation.compute_perturbed`);
+- AdaSCALE's gradient pass alone (one forward and one backward,
+  :func:`~ood_nb_utils.extraction.perturbation.compute_gradients`), and gradient + perturbed forward through each
+  backend (:func:`~ood_nb_utils.extraction.perturbation.compute_perturbed`);
 - one perturbed forward from cached gradients, what each extra perturbation of Tables 9-10 costs
-  (:func:`~ood_nb_utils.perturbation.perturb_cached`).
+  (:func:`~ood_nb_utils.extraction.perturbation.perturb_cached`).
 
-Measurements, not assertions; ``tests/test_backends.py`` checks that the fast paths agree with eager.
+Measurements, not assertions; ``tests/integration/test_backends.py`` checks that the fast paths agree with eager.
 """
 
 from __future__ import annotations
@@ -25,9 +26,9 @@ import torch
 
 torch.set_num_threads(int(os.environ.get("OOD_NB_THREADS", "2")))
 
-from ood_nb_utils import backends, perturbation  # noqa: E402
 from ood_nb_utils.data import load  # noqa: E402
-from ood_nb_utils.methods import create  # noqa: E402
+from ood_nb_utils.detectors import create  # noqa: E402
+from ood_nb_utils.extraction import backends, perturbation  # noqa: E402
 from ood_nb_utils.models import load_model  # noqa: E402
 
 MODEL = "densenet100-cifar10"

@@ -25,9 +25,10 @@ import torch
 
 torch.set_num_threads(int(os.environ.get("OOD_NB_THREADS", "2")))
 
-from ood_nb_utils import backends, cache, detectors  # noqa: E402
+from ood_nb_utils import cache, detectors  # noqa: E402
 from ood_nb_utils.data import is_available, load  # noqa: E402
-from ood_nb_utils.features import Features, extract, run_network, throughput  # noqa: E402
+from ood_nb_utils.extraction import backends  # noqa: E402
+from ood_nb_utils.extraction.features import Features, extract, run_network, throughput  # noqa: E402
 from ood_nb_utils.models import load_model  # noqa: E402
 
 MODEL = "densenet100-cifar10"
@@ -59,8 +60,8 @@ def _timed(fn) -> float:
 
 def compare_backends(adapter, images: np.ndarray, names, rounds: int = 2) -> dict[str, dict[str, float]]:
     """images/s of each backend on the same images, sent in the batches extraction sends it
-    (:func:`~ood_nb_utils.features.run_network`: 32 for eager, more for OpenVINO, which splits them into small
-    requests on every stream), best of ``rounds`` after a warm-up, and its largest absolute difference from eager
+    (:func:`~ood_nb_utils.extraction.features.run_network`: 32 for eager, more for OpenVINO, which splits them into
+    small requests on every stream), best of ``rounds`` after a warm-up, and its largest absolute difference from eager
     over every stored array."""
     reference = run_network(adapter, images, backends.backend_for(adapter, "eager"))
     out = {}

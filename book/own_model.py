@@ -34,6 +34,9 @@
 # logits, the penultimate feature and every tap's per-channel mean and max, keyed by a hash of
 # the adapter's weights. Detectors fit on ID train features and score test features
 # (higher = more in-distribution); network-based ones (ODIN, AdaSCALE) take the adapter itself.
+# Detectors that search a hyperparameter on held-out ID images (NAP-X with `w=None`) or build a
+# reference from them (AdaSCALE's eCDF) take those images as a `HeldOut(adapter, images, labels)`:
+# ID images the detector neither fits on nor scores.
 #
 # This page does two things: it wraps the book's own DenseNet **as a plain `nn.Module`** and shows
 # that every detector gives the scores of the built-in path; then it runs a torchvision ResNet-18
@@ -47,14 +50,15 @@ from IPython.display import Markdown, display
 from torch import nn
 from torchvision.models import resnet18
 
-from ood_nb_utils import ModelAdapter, chapter, data, detectors, extract, metrics
-from ood_nb_utils.context import RunContext
+from ood_nb_utils import HeldOut, ModelAdapter, data, detectors, extract, metrics
 from ood_nb_utils.data import CIFAR_MEAN, CIFAR_STD
+from ood_nb_utils.lectures import chapter
 from ood_nb_utils.models import HOOK_TAPS, load_densenet, load_model
 
 PROFILE = chapter.start()
 train_images = data.load("cifar10_train", n=1000, seed=0)  # what detectors fit on
-heldout = data.load_heldout("cifar10_train", train_images.indices, n=200, seed=0)  # NAP-X's w search
+# 200 ID images outside the fit subset: NAP-X's w search and AdaSCALE's eCDF
+heldout_images = data.load_heldout("cifar10_train", train_images.indices, n=200, seed=0)
 test_sets = {d: data.load(d, n=500, seed=0) for d in ["cifar10", "textures"]}
 
 # %% [markdown]
@@ -79,14 +83,13 @@ print(plain, built_in, sep="\n")
 # %%
 def run_all(adapter):
     """Fit and score every feature-based detector through one adapter: {method: {set: scores}}."""
-    context = RunContext(adapter, PROFILE, train_features=extract(adapter, train_images, progress=False),
-                         heldout=heldout, progress=False)
+    train, heldout = extract(adapter, train_images, progress=False), HeldOut(adapter, heldout_images)
     feats = {d: extract(adapter, images, progress=False) for d, images in test_sets.items()}
     out = {}
     for name in detectors.available():
         det = detectors.create(name)
         if not det.needs.network:
-            det.fit(context.train if det.needs.train else None, adapter.head, context=context)
+            det.fit(train if det.needs.train else None, adapter.head, heldout)
             out[name] = {d: det.score(f) for d, f in feats.items()}
     return out
 
@@ -147,6 +150,33 @@ display(Markdown(f"All {len(table)} feature-based detectors ran on the ResNet-18
                  f"(AUROCs from {table.iloc[:, 2].min():.1f}% to {table.iloc[:, 2].max():.1f}%, random weights)."))
 
 # %% [markdown]
+# ### Held-out images: NAP-E's searched weight and AdaSCALE-A on the ResNet-18
+#
+# NAP-E with `w=None` searches its weight by golden section on the held-out images against their
+# corrupted copies (NAP App. H); AdaSCALE-A builds its eCDF of $Q'$ from the perturbed activations
+# of the same held-out images (Algorithm 1). Both get them as one `HeldOut`, with no other
+# machinery of the book. AdaSCALE's $p_{min}, p_{max}, k_2$ are tuned per network in the paper
+# (Tables 12-13); for a ResNet we name the nearest row it gives, ResNet-50 on ImageNet
+# (`setting="imagenet-resnet50"`: 80, 85, 5%). For your own network, tune them on held-out data.
+
+# %%
+resnet_heldout = HeldOut(resnet, heldout_images)
+resnet_train = extract(resnet, train_images, progress=False)
+nap_e = detectors.NapE().fit(resnet_train, resnet.head, resnet_heldout)
+ada = detectors.AdaScaleA(setting="imagenet-resnet50", n_val=len(heldout_images)).fit(None, resnet.head,
+                                                                                       resnet_heldout, adapter=resnet)
+few = {d: images.subset(np.arange(100)) for d, images in test_sets.items()}  # a gradient pass per image
+held = pd.DataFrame([
+    {"method": nap_e.title, "fitted": f"w = {nap_e.w_:.3f} (searched on {len(heldout_images)} held-out images)",
+     "AUROC CIFAR-10 vs Textures (%)": 100 * metrics.auroc(*(nap_e.score(extract(resnet, im, progress=False))
+                                                               for im in few.values())), "images per set": 100},
+    {"method": ada.title, "fitted": "p_min, p_max, k2 = {p_min:.0f}, {p_max:.0f}, {k2:.0f}%".format(
+        **ada.fitted_params()) + f" (eCDF of {ada.fit_info_.sizes['heldout (eCDF)']} held-out images)",
+     "AUROC CIFAR-10 vs Textures (%)": 100 * metrics.auroc(*(ada.score(im) for im in few.values())),
+     "images per set": 100}])
+display(held.style.format(precision=2).hide(axis="index"))
+
+# %% [markdown]
 # ## The same from the command line and in your own code
 #
 # ```python
@@ -160,5 +190,12 @@ display(Markdown(f"All {len(table)} feature-based detectors ran on the ResNet-18
 # ```
 #
 # Methods that search a hyperparameter on held-out ID images (NAP-X with `w=None`) or build a
-# reference from them (AdaSCALE) take `context=RunContext(adapter, profile, train_features=train,
-# heldout=ImageSet.from_array(images_the_model_never_fitted_on))`.
+# reference from them (AdaSCALE) take them as a third argument:
+#
+# ```python
+# from ood_nb_utils import HeldOut
+#
+# heldout = HeldOut(adapter, images_it_never_fits_on_or_scores, their_labels)
+# nap_e = detectors.create("nap_e").fit(train, adapter.head, heldout)      # w searched on heldout
+# ada = detectors.AdaScaleA(p_min=60, p_max=90, k2=10).fit(None, adapter.head, heldout, adapter=adapter)
+# ```

@@ -43,7 +43,7 @@ import sys
 if importlib.util.find_spec("ood_nb_utils") is None:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
                     "ood-nb-utils[book] @ git+https://github.com/ood-nb/posthoc-ood-book"], check=True)
-from ood_nb_utils import chapter
+from ood_nb_utils.lectures import chapter
 
 chapter.fetch_data()
 
@@ -53,13 +53,13 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
-from ood_nb_utils import cache, chapter, config, data, detectors, metrics, plots
+from ood_nb_utils import cache, config, data, detectors, metrics
 from ood_nb_utils.evaluation import evaluate, summary_table
+from ood_nb_utils.lectures import chapter, plots
+from ood_nb_utils.lectures.scorecard import Scorecard
 from ood_nb_utils.models import MODEL_OF
-from ood_nb_utils.scorecard import Scorecard
 
-PROFILE = chapter.start()
-contexts = chapter.contexts(PROFILE, validation_split=False)  # one run context per checkpoint
+PROFILE, contexts, _ = chapter.begin(validation_split=False)  # one run context per checkpoint
 print(f"data: {config.data_dir()}\nweights: {config.weights_dir()}\ncache: {config.cache_dir()}")
 display(Markdown(chapter.data_note(contexts)))
 
@@ -273,7 +273,7 @@ print(f"activation cache this run: {cache.STATS.hits} hits, {cache.STATS.misses}
 # Chapter 0 checks the harness itself: the accuracies of the checkpoints, the Energy anchor
 # of NAP's Table 9, and the two baselines of that table whose hyperparameters we had to choose
 # (ReAct, ASH-S; looser tolerance, since NAP does not state them). The verdict rule is fixed in
-# `ood_nb_utils.scorecard` (within the tolerance: reproduced; within three times it: partly;
+# `ood_nb_utils.lectures.scorecard` (within the tolerance: reproduced; within three times it: partly;
 # beyond: not reproduced; a direction whose interval contains zero: inconclusive).
 
 # %%

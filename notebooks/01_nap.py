@@ -50,7 +50,7 @@ import sys
 if importlib.util.find_spec("ood_nb_utils") is None:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
                     "ood-nb-utils[book] @ git+https://github.com/ood-nb/posthoc-ood-book"], check=True)
-from ood_nb_utils import chapter
+from ood_nb_utils.lectures import chapter
 
 chapter.fetch_data()
 
@@ -60,16 +60,15 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
-from ood_nb_utils import chapter, data, metrics, plots
-from ood_nb_utils.claims import nap as nap_claims
+from ood_nb_utils import data, metrics
+from ood_nb_utils.data.corruptions import recipe_counts
 from ood_nb_utils.evaluation import evaluate
-from ood_nb_utils.paper_values import NAP_TABLE8_W
-from ood_nb_utils.pseudo_ood import recipe_counts
+from ood_nb_utils.lectures import chapter, plots
+from ood_nb_utils.lectures.claims import nap as nap_claims
+from ood_nb_utils.lectures.paper_values import NAP_TABLE8_W
 from ood_nb_utils.scorers import nap_channel_ratio
 
-PROFILE = chapter.start()
-contexts = chapter.contexts(PROFILE)
-MODELS = {ds: ctx.model for ds, ctx in contexts.items()}
+PROFILE, contexts, MODELS = chapter.begin()
 NAP_SETS = nap_claims.PAPER_SETS  # columns of Tables 6 and 7
 SETS_HERE, SUBS = ([d for d in sets if data.is_available(d)] for sets in (NAP_SETS, data.SUBSTITUTES))
 display(Markdown(chapter.sets_note(NAP_SETS, "The OOD sets of NAP's CIFAR tables")))
@@ -162,7 +161,7 @@ display(Markdown("AUROC (%) on Textures / CIFAR-100: " + "; ".join(
 # NAP picks w on {term}`pseudo-OOD data <Pseudo-OOD data>`: ID images corrupted with the CIFAR-10-C families
 # (App. H). The paper does not say which ID images; the DICE checkpoints trained on every CIFAR train image, so the
 # run context takes the ID test set's 1,000-image validation split, which is never scored (`context.pseudo_ood()`).
-# It corrupts each image with a seeded random family and severity (`ood_nb_utils.corruptions`: Gaussian, shot and
+# It corrupts each image with a seeded random family and severity (`ood_nb_utils.data.corruptions`: Gaussian, shot and
 # impulse noise; defocus, glass, motion and zoom blur; brightness, contrast, elastic, pixelate, JPEG), and
 # `NapX.fit` maximises the AUROC of clean vs corrupted by golden-section search over w in [0, 1], ends included
 # (`tuning.tune(..., strategy="golden")`). The OOD test sets are never looked at.

@@ -59,7 +59,7 @@ import sys
 if importlib.util.find_spec("ood_nb_utils") is None:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
                     "ood-nb-utils[book] @ git+https://github.com/ood-nb/posthoc-ood-book"], check=True)
-from ood_nb_utils import chapter
+from ood_nb_utils.lectures import chapter
 
 chapter.fetch_data()
 
@@ -70,17 +70,16 @@ import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import Markdown, display
 
-from ood_nb_utils import chapter, data, plots
-from ood_nb_utils.claims import adascale as ada_claims
+from ood_nb_utils import data
+from ood_nb_utils.detectors.adascale import P_GRID
+from ood_nb_utils.detectors.tuning import tune
 from ood_nb_utils.evaluation import group_metrics
-from ood_nb_utils.features import throughput
-from ood_nb_utils.methods.adascale import P_GRID
-from ood_nb_utils.perturbation import by_rank, cached_shift_statistics
-from ood_nb_utils.tuning import tune
+from ood_nb_utils.extraction.features import throughput
+from ood_nb_utils.extraction.perturbation import by_rank, cached_shift_statistics
+from ood_nb_utils.lectures import chapter, plots
+from ood_nb_utils.lectures.claims import adascale as ada_claims
 
-PROFILE = chapter.start()
-contexts = chapter.contexts(PROFILE)
-MODELS = {ds: ctx.model for ds, ctx in contexts.items()}
+PROFILE, contexts, MODELS = chapter.begin()
 G = PROFILE.gradient_per_set
 missing = [d for d in ("svhn", "places365") if not data.is_available(d)]
 display(Markdown(

@@ -53,7 +53,7 @@ import sys
 if importlib.util.find_spec("ood_nb_utils") is None:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
                     "ood-nb-utils[book] @ git+https://github.com/ood-nb/posthoc-ood-book"], check=True)
-from ood_nb_utils import chapter
+from ood_nb_utils.lectures import chapter
 
 chapter.fetch_data()
 
@@ -63,14 +63,13 @@ import numpy as np
 import torch
 from IPython.display import Markdown, display
 
-from ood_nb_utils import chapter, data, detectors, plots, scorers
-from ood_nb_utils.claims import himplos as him_claims
-from ood_nb_utils.embedding import embed_2d
+from ood_nb_utils import data, detectors, scorers
 from ood_nb_utils.evaluation import evaluate, groups_of
+from ood_nb_utils.lectures import chapter, plots
+from ood_nb_utils.lectures.claims import himplos as him_claims
+from ood_nb_utils.lectures.embedding import embed_2d
 
-PROFILE = chapter.start()
-contexts = chapter.contexts(PROFILE, validation_split=False)
-MODELS = {ds: ctx.model for ds, ctx in contexts.items()}
+PROFILE, contexts, MODELS = chapter.begin(validation_split=False)
 heads = {ds: ctx.head for ds, ctx in contexts.items()}
 PAPER_SETS = him_claims.PAPER_SETS  # Table I columns
 OOD = {ds: chapter.available_ood(ds) for ds in MODELS}

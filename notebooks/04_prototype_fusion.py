@@ -51,7 +51,7 @@ import sys
 if importlib.util.find_spec("ood_nb_utils") is None:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
                     "ood-nb-utils[book] @ git+https://github.com/ood-nb/posthoc-ood-book"], check=True)
-from ood_nb_utils import chapter
+from ood_nb_utils.lectures import chapter
 
 chapter.fetch_data()
 
@@ -64,15 +64,14 @@ import pandas as pd
 import torch
 from IPython.display import Markdown, display
 
-from ood_nb_utils import chapter, data, detectors, plots, scorers
-from ood_nb_utils.claims import prototype_fusion as pf_claims
+from ood_nb_utils import data, detectors, scorers
+from ood_nb_utils.detectors.tuning import tune
 from ood_nb_utils.evaluation import group_metrics, groups_of, score_sets, summary_table
+from ood_nb_utils.lectures import chapter, plots
+from ood_nb_utils.lectures.claims import prototype_fusion as pf_claims
 from ood_nb_utils.models import SPATIAL_TAPS
-from ood_nb_utils.tuning import tune
 
-PROFILE = chapter.start()
-contexts = chapter.contexts(PROFILE)
-MODELS = {ds: ctx.model for ds, ctx in contexts.items()}
+PROFILE, contexts, MODELS = chapter.begin()
 PF_LAYERS = list(detectors.PROTOTYPE_LAYERS)
 OOD = {ds: chapter.available_ood(ds) for ds in MODELS}
 GROUPS = {ds: groups_of(ds, OOD[ds]) for ds in MODELS}

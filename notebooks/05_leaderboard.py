@@ -48,26 +48,23 @@ import sys
 if importlib.util.find_spec("ood_nb_utils") is None:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
                     "ood-nb-utils[book] @ git+https://github.com/ood-nb/posthoc-ood-book"], check=True)
-from ood_nb_utils import chapter
+from ood_nb_utils.lectures import chapter
 
 chapter.fetch_data()
 
 # %%
 import matplotlib.pyplot as plt
-import numpy as np
-import pandas as pd
 import seaborn as sns
 from IPython.display import Markdown, display
-from scipy.stats import kendalltau
 
-from ood_nb_utils import chapter, costs, data, detectors, metrics, plots
-from ood_nb_utils.evaluation import evaluate, groups_of
+from ood_nb_utils import data, detectors
+from ood_nb_utils.evaluation import evaluate
+from ood_nb_utils.lectures import chapter, plots
+from ood_nb_utils.lectures.claims import leaderboard as board_claims
 
-PROFILE = chapter.start()
-contexts = chapter.contexts(PROFILE)
-MODELS = {ds: ctx.model for ds, ctx in contexts.items()}
-GROUPS = ("near", "far")
-SETS = {ds: {g: groups_of(ds, chapter.available_ood(ds)).get(g, []) for g in GROUPS} for ds in MODELS}
+PROFILE, contexts, MODELS = chapter.begin()
+GROUPS = board_claims.GROUPS
+SETS = board_claims.sets_by_group(MODELS, {ds: chapter.available_ood(ds) for ds in MODELS})
 missing = [data.DATASETS[d].title for d in data.ood_sets("cifar10")
            if not data.is_available(d) and data.ood_group("cifar10", d) != "substitute"]
 BOOT = 200  # bootstrap draws per interval
@@ -87,15 +84,8 @@ display(Markdown(
 # is registered but missing from the leaderboard, so nothing is silently left out.
 
 # %%
-FAMILIES = detectors.FAMILIES
-FAMILY_OF = {m: fam for fam, ms in FAMILIES.items() for m in ms}
-left_out = set(detectors.available()) - set(FAMILY_OF)
-if left_out:
-    raise RuntimeError(f"registered but not on the leaderboard: {sorted(left_out)}")
-METHODS = list(FAMILY_OF)
-catalogue = pd.DataFrame([{"family": FAMILY_OF[n], "method": d.title, "reads": d.needs.describe(),
-                           "source": d.reference} for n in METHODS for d in [detectors.create(n)]])
-display(catalogue.style.hide(axis="index"))
+FAMILY_OF = board_claims.family_of()  # fails if a registered method is in no family
+display(board_claims.catalogue(FAMILY_OF).style.hide(axis="index"))
 
 # %% [markdown]
 # ## Scoring
@@ -105,31 +95,12 @@ display(catalogue.style.hide(axis="index"))
 # printed below), the same images for all of them, so their intervals are wider.
 
 # %%
-runs = {ds: evaluate(ctx, METHODS, [*SETS[ds]["near"], *SETS[ds]["far"]]) for ds, ctx in contexts.items()}
+runs = {ds: evaluate(ctx, list(FAMILY_OF), [*SETS[ds]["near"], *SETS[ds]["far"]]) for ds, ctx in contexts.items()}
 n_grad = PROFILE.gradient_per_set
 print(f"network-based methods: {n_grad} images per set; w found for the NAP combinations: "
       + "; ".join(f"{ds}: " + ", ".join(f"{k} {v['w']:.3f}" for k, v in runs[ds].fitted().items() if "w" in v)
                   for ds in MODELS))
-# top-1 accuracy of the logits each method classifies with; NaN for network-based methods (they score a subset)
-accuracy = {(ds, n): (float("nan") if d.needs.network else 100 * d.accuracy(contexts[ds].id_test))
-            for ds in MODELS for n, d in runs[ds].detectors.items()}
-
-rows = []
-for ds, run in runs.items():
-    t = run.table.set_index(["method", "ood"])
-    for name in METHODS:
-        sc = run.scores[name]
-        row = {"ID": ds, "family": FAMILY_OF[name], "method": run.detectors[name].title, "key": name,
-               "ID accuracy (%)": accuracy[(ds, name)], "n per set": len(sc[run.id_dataset])}
-        for g in GROUPS:
-            iv = metrics.bootstrap_mean_auroc(sc[run.id_dataset], [sc[d] for d in SETS[ds][g]], n_boot=BOOT,
-                                              seed=PROFILE.seed)
-            row |= {f"{g} AUROC": 100 * iv.estimate, f"{g} low": 100 * iv.low, f"{g} high": 100 * iv.high,
-                    f"{g} FPR ID-pos.": 100 * np.mean([t.loc[(name, d), "fpr95_id_positive"] for d in SETS[ds][g]]),
-                    f"{g} FPR OOD-pos.": 100 * np.mean([t.loc[(name, d), "fpr95_ood_positive"]
-                                                        for d in SETS[ds][g]])}
-        rows.append(row)
-board = pd.DataFrame(rows)
+board = board_claims.board(runs, contexts, SETS, FAMILY_OF, n_boot=BOOT, seed=PROFILE.seed)
 
 # %% [markdown]
 # ## The leaderboard
@@ -140,14 +111,9 @@ board = pd.DataFrame(rows)
 # 95% of OOD is caught; OpenOOD, AdaSCALE, Prototype Fusion). Sorted by {term}`far-OOD <Far-OOD>` AUROC.
 
 # %%
-for g in GROUPS:
-    board[f"{g} AUROC [95% CI]"] = [f"{e:.2f} [{lo:.2f}, {hi:.2f}]" for e, lo, hi in
-                                    zip(board[f"{g} AUROC"], board[f"{g} low"], board[f"{g} high"], strict=True)]
-COLUMNS = ["method", "family", "n per set", "ID accuracy (%)",
-           *(f"{g} {c}" for g in GROUPS for c in ("AUROC [95% CI]", "FPR ID-pos.", "FPR OOD-pos."))]
 for ds in MODELS:
     display(Markdown(f"### ID = {data.DATASETS[ds].title} ({MODELS[ds]})"))
-    display(board[board.ID == ds].sort_values("far AUROC", ascending=False)[COLUMNS].style.format(
+    display(board[board.ID == ds].sort_values("far AUROC", ascending=False)[board_claims.BOARD_COLUMNS].style.format(
         precision=2, na_rep="—").hide(axis="index"))
 
 # %% [markdown]
@@ -156,6 +122,7 @@ for ds in MODELS:
 # `metrics.bootstrap_interval(..., paired_with=...)`, as chapters 2-4 do).
 
 # %%
+FAMILIES = detectors.FAMILIES
 colors = dict(zip(FAMILIES, sns.color_palette("tab10"), strict=False))
 fig, axes = plt.subplots(2, 2, figsize=(14, 17), sharey=False)
 for r, ds in enumerate(MODELS):
@@ -177,16 +144,7 @@ plt.show()
 # number a paper reports.
 
 # %%
-tau_rows = []
-for ds in MODELS:
-    b = board[board.ID == ds]
-    for g in GROUPS:
-        tau_rows.append({"ID": ds, "group": g,
-                         "tau(AUROC, FPR ID-pos.)": kendalltau(b[f"{g} AUROC"], -b[f"{g} FPR ID-pos."]).statistic,
-                         "tau(AUROC, FPR OOD-pos.)": kendalltau(b[f"{g} AUROC"], -b[f"{g} FPR OOD-pos."]).statistic,
-                         "tau(FPR ID-pos., FPR OOD-pos.)": kendalltau(b[f"{g} FPR ID-pos."],
-                                                                      b[f"{g} FPR OOD-pos."]).statistic})
-taus = pd.DataFrame(tau_rows)
+taus = board_claims.kendall_taus(board)
 display(taus.style.format(precision=2).hide(axis="index"))
 
 # %% [markdown]
@@ -199,22 +157,8 @@ display(taus.style.format(precision=2).hide(axis="index"))
 # forward pass of the same images.
 
 # %%
-c10 = contexts["cifar10"]
-cost_rows = [{"method": d.title, "family": FAMILY_OF[name], "kind": "scores cached activations",
-              **costs.feature_method_cost(d, c10.train, c10.id_test, c10.head, context=c10)}
-             for name in METHODS for d in [detectors.create(name)] if not d.needs.network]
 timing_images = data.load("cifar10", n=128, seed=PROFILE.seed + 1).images
-forward = costs.forward_seconds(c10.adapter, timing_images)
-# the uncached pass of each network-based method (NAP+AdaSCALE-A's is AdaSCALE-A's: NAP reads the same forward)
-PASS_OF = {"odin": "odin", "react_odin": "react_odin", "himplos_odin": "himplos_odin", "adascale_a": "adascale_a",
-           "adascale_l": "adascale_l", "nap_adascale_a": "adascale_a"}
-seconds = {n: costs.network_seconds(runs["cifar10"].detectors[n], timing_images) for n in set(PASS_OF.values())}
-for name, timed in PASS_OF.items():
-    cost_rows.append({"method": runs["cifar10"].detectors[name].title, "family": FAMILY_OF[name],
-                      "kind": f"extra network passes ({timed})", "fit (s, once)": np.nan,
-                      "extra ms / 1,000 images": (seconds[timed] - forward) / len(timing_images) * 1000 * 1000})
-cost = pd.DataFrame(cost_rows).sort_values("extra ms / 1,000 images")
-forward_ms = forward / len(timing_images) * 1000 * 1000
+cost, forward_ms = board_claims.cost_table(contexts["cifar10"], runs["cifar10"], FAMILY_OF, timing_images)
 display(Markdown(f"The forward pass itself: **{forward_ms:.0f} ms per 1,000 images** here."))
 display(cost.style.format({"fit (s, once)": "{:.2f}", "extra ms / 1,000 images": "{:.1f}"}, na_rep="—")
         .hide(axis="index"))
@@ -238,33 +182,7 @@ plt.show()
 # ## What we saw
 
 # %%
-mean_auroc = board.set_index(["ID", "key"])[[f"{g} AUROC" for g in GROUPS]]  # (ID, method) -> mean AUROC per group
-lines = []
-for ds in MODELS:
-    b = board[board.ID == ds]
-    for g in GROUPS:
-        top = b.sort_values(f"{g} AUROC", ascending=False).head(3)
-        best = top.iloc[0]
-        tied = b[b[f"{g} high"] >= best[f"{g} low"]]
-        runners_up = ", ".join(f"{m} {v:.2f}" for m, v in zip(top.method[1:], top[f"{g} AUROC"][1:], strict=True))
-        lines.append(f"- **{ds}, {g}-OOD**: best {best.method} ({best[f'{g} AUROC']:.2f}; then {runners_up})."
-                     f" {len(tied) - 1} other methods have intervals reaching the best one's.")
-for ds in MODELS:
-    for combo, base in [("nap_himplos", "himplos"), ("nap_pf", "prototype_fusion"), ("nap_adascale_a", "adascale_a")]:
-        deltas = {g: mean_auroc.loc[(ds, combo), f"{g} AUROC"] - max(mean_auroc.loc[(ds, base), f"{g} AUROC"],
-                                                                    mean_auroc.loc[(ds, "nap"), f"{g} AUROC"])
-                  for g in GROUPS}
-        lines.append(f"- {ds}: {runs[ds].detectors[combo].title} vs the better of NAP and "
-                     f"{runs[ds].detectors[base].title}: "
-                     + ", ".join(f"{g} {d:+.2f}" for g, d in deltas.items()) + " AUROC points"
-                     + (" (NAP+AdaSCALE-A is on the network subset, NAP on all images)" if combo == "nap_adascale_a"
-                        else ""))
-worst_cost = cost.iloc[-1]
-lines.append(f"- The most expensive method adds {worst_cost['extra ms / 1,000 images']:.0f} ms per 1,000 images "
-             f"({worst_cost.method}), {worst_cost['extra ms / 1,000 images'] / forward_ms:.1f}x the forward pass; "
-             "every feature-based method adds less than "
-             f"{cost[~cost.kind.str.startswith('extra')]['extra ms / 1,000 images'].max():.0f} ms.")
-display(Markdown("\n".join(lines)))
+display(Markdown("\n".join(board_claims.findings(board, runs, cost, forward_ms))))
 
 # %% [markdown]
 # ## Exercises
@@ -297,4 +215,4 @@ for ds in MODELS:
     for g in GROUPS:
         got = 100 * fixed[fixed.group == g].auroc.mean()
         print(f"{ds} {g}: w = 0.5 -> {got:.2f}; searched w = {runs[ds].fitted()['nap_himplos']['w']:.3f} -> "
-              f"{mean_auroc.loc[(ds, 'nap_himplos'), f'{g} AUROC']:.2f}")
+              f"{board.set_index(['ID', 'key']).loc[(ds, 'nap_himplos'), f'{g} AUROC']:.2f}")

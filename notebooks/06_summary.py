@@ -15,7 +15,7 @@
 #
 # This page is generated when the book builds, from the scorecard files that chapters 0-4 write
 # (`_build/scorecards/*.json`, one per chapter). It re-computes nothing: it gathers. A claim's
-# verdict follows the fixed rules of `ood_nb_utils.scorecard`. A number: within the tolerance,
+# verdict follows the fixed rules of `ood_nb_utils.lectures.scorecard`. A number: within the tolerance,
 # reproduced; within three times it, partly; beyond, not reproduced. A direction ("A beats B"): the
 # 95% paired-bootstrap interval of the difference wholly on the paper's side of zero, reproduced;
 # wholly on the other side, or the tie [0, 0], not reproduced; containing zero, **inconclusive**,
@@ -40,7 +40,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import Markdown, display
 
-from ood_nb_utils import chapter, scorecard
+from ood_nb_utils.lectures import chapter, scorecard
 
 PROFILE = chapter.start()
 PAPER_CHAPTERS = {"01_nap": "NAP", "02_adascale": "AdaSCALE", "03_himplos": "HIMPLoS",

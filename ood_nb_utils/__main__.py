@@ -33,7 +33,7 @@ def _data_prepare(args: argparse.Namespace) -> int:
 
 
 def _methods(args: argparse.Namespace) -> int:
-    from .registry import available, create
+    from .detectors.registry import available, create
 
     for name in available():
         det = create(name)
@@ -43,7 +43,7 @@ def _methods(args: argparse.Namespace) -> int:
 
 
 def _overrides(settings: list[str], methods: list[str]) -> dict[str, dict]:
-    from .registry import parse_setting
+    from .detectors.registry import parse_setting
 
     out: dict[str, dict] = {}
     for text in settings:
@@ -69,10 +69,11 @@ def _check_data(model: str, ood: list[str] | None) -> None:
 
 def _evaluate(args: argparse.Namespace) -> int:
     from .config import PROFILES, current_profile
-    from .context import HELDOUT_N, RunContext
-    from .evaluation import evaluate
-    from .registry import create
-    from .tuning import tune_on_heldout
+    from .detectors.heldout import HELDOUT_N
+    from .detectors.registry import create
+    from .detectors.tuning import tune_on_heldout
+    from .evaluation import apply_paper_setting, evaluate
+    from .runs.context import RunContext
 
     start = time.perf_counter()
     profile = PROFILES[args.profile] if args.profile else current_profile()  # the CLI is where the profile is read
@@ -95,7 +96,9 @@ def _evaluate(args: argparse.Namespace) -> int:
                                    heldout_from="test" if split else "train")
     searches = {}
     for m in tuned:
-        result = tune_on_heldout(detectors[m], context, n=args.tune_n)
+        det = apply_paper_setting(detectors[m], context.paper_setting)
+        result = tune_on_heldout(det, context.held_out(), train=context.train if det.needs.train else None,
+                                 n=args.tune_n)
         detectors[m] = result.detector
         searches[m] = {"best": result.best, "value": result.value, "metric": result.metric,
                        "n_heldout": HELDOUT_N if args.tune_n is None else args.tune_n,
@@ -131,6 +134,8 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     from .config import PROFILES
+    from .data import ID_VALIDATION_N
+    from .detectors.heldout import HELDOUT_N
     from .models import CHECKPOINTS
 
     parser = argparse.ArgumentParser(prog="python -m ood_nb_utils", description=__doc__,
@@ -154,12 +159,12 @@ def main(argv: list[str] | None = None) -> int:
     ev.add_argument("--tune", metavar="METHOD[,METHOD]",
                     help="search these methods' hyperparameters on held-out ID vs corrupted copies first")
     ev.add_argument("--tune-n", type=int, metavar="N",
-                    help="held-out ID images (and as many corrupted copies) --tune searches on (default 1000, "
-                         "NAP App. H)")
-    ev.add_argument("--validation-split", type=int, default=1000, metavar="N",
+                    help=f"held-out ID images (and as many corrupted copies) --tune searches on (default "
+                         f"{HELDOUT_N}, NAP App. H)")
+    ev.add_argument("--validation-split", type=int, default=ID_VALIDATION_N, metavar="N",
                     help="ID test images set aside for searches and eCDF references and never scored (default "
-                         "1000); 0 scores every ID test image (as the papers' tables do) and holds searches out "
-                         "of the train file instead, which the DICE checkpoints were trained on")
+                         f"{ID_VALIDATION_N}); 0 scores every ID test image (as the papers' tables do) and holds "
+                         "searches out of the train file instead, which the DICE checkpoints were trained on")
     ev.add_argument("--json", action="store_true", help="print one JSON object (metrics as fractions)")
     ev.set_defaults(fn=_evaluate)
     args = parser.parse_args(argv)

@@ -16,7 +16,7 @@ variable               meaning                                     default
 ``OOD_NB_PROFILE``     ``default`` (fits CI) or ``full``           ``default``
 ``OOD_NB_BACKEND``     forward path of feature extraction          ``openvino`` if installed,
                        (``eager``, ``openvino``, ``compile``;      else ``eager``
-                       see :mod:`ood_nb_utils.backends`)
+                       see :mod:`ood_nb_utils.extraction.backends`)
 =====================  ==========================================  =============================
 """
 
@@ -91,7 +91,7 @@ class Profile:
 PROFILES: dict[str, Profile] = {
     # The CIFAR test sets stay whole so that the accuracy checks and NAP's Table 9 anchor
     # (CIFAR-10 vs CIFAR-100) hold exactly; the far-OOD sets and the train subset are capped
-    # so that the book builds inside CI's 90 minutes on 2 cores.
+    # so that the book builds within CI's time limit on a small machine.
     "default": Profile("default", id_test=None, near_cifar=None, ood=1000, train=5000, gradient_per_set=300),
     # "full" uses every image, except that the ID train subset keeps 1,000 images out of the fit:
     # chapters 1 and 2 compare those (train images the network saw) with the ID test set's

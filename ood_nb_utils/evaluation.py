@@ -1,6 +1,6 @@
 """Score detectors over an ID test set and its OOD sets: the engine behind the chapters and the CLI.
 
-- :func:`evaluate`: fit each method once in a :class:`~ood_nb_utils.context.RunContext` and score every
+- :func:`evaluate`: fit each method once in a :class:`~ood_nb_utils.runs.context.RunContext` and score every
   requested set into a tidy table (both FPR@95 conventions named);
 - :func:`score_sets`: one fitted detector over a list of sets (cached features, or images for
   network-based detectors);
@@ -22,10 +22,10 @@ import pandas as pd
 
 from . import cache
 from .config import Profile
-from .context import RunContext
 from .data import DATASETS, is_available, ood_group, ood_sets
-from .methods import Detector, create
+from .detectors import Detector, create
 from .metrics import Interval, all_metrics, auroc, bootstrap_interval, mean_metrics
+from .runs.context import RunContext
 
 
 @dataclass
@@ -90,6 +90,29 @@ def score_sets(detector: Detector, context: RunContext, sets: Sequence[str]) -> 
     return {d: detector.score(context.features(d)) for d in sets}
 
 
+def apply_paper_setting(detector: Detector, setting: str | None) -> Detector:
+    """Name the paper's per-network hyperparameter row (``setting``, e.g. AdaSCALE's ``"cifar10-densenet"``) on
+    ``detector`` and on any detector nested in it, wherever it was left None; in place, and returned."""
+    if setting is None:
+        return detector
+    for name, value in detector.get_params(deep=False).items():
+        if isinstance(value, Detector):
+            apply_paper_setting(value, setting)
+        elif name == "setting" and value is None:
+            detector.setting = setting
+            detector._check()
+    return detector
+
+
+def fit_in(context: RunContext, detector: Detector) -> Detector:
+    """Fit ``detector`` as the book does in ``context``: the paper's setting of this network where it was left
+    unnamed (:func:`apply_paper_setting`), the context's ID train features (when it fits on them), its held-out ID
+    images (:meth:`~ood_nb_utils.runs.context.RunContext.held_out`) and its adapter."""
+    apply_paper_setting(detector, context.paper_setting)
+    return detector.fit(context.train if detector.needs.train else None, context.head, context.held_out(),
+                        adapter=context.adapter)
+
+
 def _detectors(methods, params: Mapping[str, Mapping[str, Any]] | None) -> dict[str, Detector]:
     params = dict(params or {})
     if isinstance(methods, Mapping):
@@ -131,7 +154,7 @@ def evaluate(context: RunContext, methods, ood: Sequence[str] | None = None, *,
     rows, scores = [], {}
     for name, det in detectors.items():
         start = time.perf_counter()
-        det.fit(context.train if det.needs.train else None, context.head, context=context)
+        fit_in(context, det)
         per_set = scores[name] = score_sets(det, context, [id_dataset, *available])
         timing["scoring_seconds"][name] = round(time.perf_counter() - start, 3)
         for d in available:

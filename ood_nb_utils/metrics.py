@@ -172,7 +172,7 @@ def bootstrap_interval(metric, id_scores, ood_scores, *, n_boot: int = 1000, lev
     With ``paired_with=(id_scores_b, ood_scores_b)`` the interval is of the difference
     ``metric(a) - metric(b)`` on the same resampled images (a paired comparison of two methods).
     :func:`auroc` and :func:`fpr95_id_positive` are computed from each draw's image counts without re-sorting
-    (the same values as on the resampled arrays, ``tests/test_metrics.py``); any other metric is called on the
+    (the same values as on the resampled arrays, ``tests/unit/test_metrics.py``); any other metric is called on the
     resampled arrays.
     """
     id_a, ood_a = np.asarray(id_scores, np.float64), np.asarray(ood_scores, np.float64)

@@ -1,5 +1,12 @@
-"""Shared fixtures. Tests that need the real data or checkpoints skip, with the reason, when the
-data directory lacks them; CI runs with ../shared beside the checkout, so there they all run.
+"""Shared fixtures and the three tiers of the suite, by audience:
+
+- ``tests/unit`` (marker ``unit``): kernels, detectors, metrics, data handling and the package's layout, on small
+  synthetic inputs; `make test-fast` runs them alone, in seconds;
+- ``tests/integration`` (``integration``): the real checkpoints and data (golden scores, backends, the CLI);
+  they skip, with the reason, when the data directory lacks them; CI runs with ../shared beside the checkout,
+  so there they all run;
+- ``tests/book`` (``book``): the book's sources, and after `make book` its pages in Chromium (``pages``) and a
+  chapter in JupyterLab (``lab``), which `make pagetest` and `make labtest` run.
 
 The activation cache of a test session is its own: a fresh temporary folder, so ``make test`` costs the same on
 every machine and never reads what a book build left behind. ``OOD_NB_TEST_CACHE_DIR`` names a folder to keep it
@@ -18,10 +25,29 @@ from ood_nb_utils.config import BOOK_CACHE_DIR, REPO_ROOT
 from ood_nb_utils.data import is_available
 from ood_nb_utils.models import CHECKPOINTS, checkpoint_path
 
+# What a reader's processes see: the environment before the suite changed it. A JupyterLab or page server that a
+# book test starts gets this, so its kernels extract and read the book's cache as a reader's would.
+READER_ENV = dict(os.environ)
+
 torch.set_num_threads(2)
 # Tests compare with eager references (the golden scores to 1e-6), so extraction runs eagerly here whatever the
-# machine's default; tests/test_backends.py names the other backends explicitly and checks them against eager.
+# machine's default; tests/integration/test_backends.py names the other backends explicitly and checks them.
 os.environ["OOD_NB_BACKEND"] = "eager"
+
+TIERS = ("unit", "integration", "book")
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Mark every test with its tier, from the folder it lives in."""
+    for item in items:
+        for tier in TIERS:
+            if f"tests{os.sep}{tier}{os.sep}" in str(item.path):
+                item.add_marker(getattr(pytest.mark, tier))
+
+
+def reader_env(**extra: str) -> dict[str, str]:
+    """:data:`READER_ENV` with ``extra`` variables: the environment for a server a book test starts."""
+    return {**READER_ENV, **extra}
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -152,7 +152,7 @@ class ModelAdapter:
     def input_gradients_only(self) -> Iterator[None]:
         """Within this block the network's parameters do not require gradients (restored after): the gradient
         passes of ODIN and AdaSCALE need the gradient with respect to the input only, and autograd then skips
-        every weight gradient. The values are unchanged (tests/test_odin.py)."""
+        every weight gradient. The values are unchanged (tests/unit/test_odin.py)."""
         params = [p for p in self.net.parameters() if p.requires_grad]
         for p in params:
             p.requires_grad_(False)

@@ -1,0 +1,118 @@
+"""What every chapter does first, in one place: fixed threads and seed, the book's figure style,
+the profile in force (printed, so a reader sees what ran), and one run context per checkpoint
+(:func:`begin`)."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+
+from ..config import Profile, current_profile
+from .plots import use_book_style
+
+THREADS = 2  # as many as the CI machine has cores: more threads than cores slows torch down badly
+SEED = 0
+
+
+def start(*, threads: int = THREADS, seed: int = SEED) -> Profile:
+    """Set torch's threads and seed and the figure style; print and return the profile named by
+    ``OOD_NB_PROFILE`` (the only place besides the command line that reads it)."""
+    torch.set_num_threads(threads)
+    torch.manual_seed(seed)
+    use_book_style()
+    profile = current_profile()
+    print(f"torch: {threads} threads, seed {seed}; {profile.describe()}")
+    return profile
+
+
+class Begun(NamedTuple):
+    """What :func:`begin` returns: the profile, one run context per ID dataset, and each one's model name."""
+
+    profile: Profile
+    contexts: dict
+    models: dict[str, str]
+
+
+def begin(*, validation_split: bool = True, progress: bool = True) -> Begun:
+    """A chapter's setup in one call: :func:`start`, then :func:`contexts` under the profile it prints
+    (``validation_split``: see :func:`contexts`). ``PROFILE, contexts, MODELS = chapter.begin()``."""
+    profile = start()
+    runs = contexts(profile, progress=progress, validation_split=validation_split)
+    return Begun(profile, runs, {ds: ctx.model for ds, ctx in runs.items()})
+
+
+def benchmark_sets() -> list[str]:
+    """Every set the CIFAR benchmark uses: both ID test sets, their train subsets and their OOD sets."""
+    from ..data import ood_sets
+    from ..models import MODEL_OF
+
+    keys = [k for ds in MODEL_OF for k in (ds, f"{ds}_train", *ood_sets(ds))]
+    return list(dict.fromkeys(keys))
+
+
+def fetch_data(keys: list[str] | None = None) -> None:
+    """A chapter's first cell: fetch what the data folder lacks (see :func:`ood_nb_utils.prepare.fetch_missing`;
+    on Binder, Colab or a fresh clone it downloads, next to the project's ``shared/`` it only reports). A set that
+    stays unavailable is printed here, and the chapter's tables list it as not in this build."""
+    from ..prepare import fetch_missing
+
+    fetch_missing(benchmark_sets() if keys is None else keys)
+
+
+def contexts(profile: Profile, *, progress: bool = True, validation_split: bool = True):
+    """One :class:`~ood_nb_utils.runs.context.RunContext` per DICE checkpoint, keyed by ID dataset ("cifar10", ...).
+
+    ``validation_split``: set aside a fixed 1,000-image split of each ID test set for searches and eCDF
+    references, never scored (chapters whose methods use validation data); False scores every test image
+    (chapters whose methods fit on train data only, as the papers' full-test-set tables do), except that the
+    subset the network-based methods score still comes from outside that split, so every chapter's ODIN and
+    AdaSCALE score the same ID images (``RunContext.subsets_outside_split``)."""
+    from ..data import ID_VALIDATION_N
+    from ..models import MODEL_OF
+    from ..runs.context import RunContext
+
+    n, source = (ID_VALIDATION_N, "test") if validation_split else (0, "train")
+    return {ds: RunContext.for_model(model, profile, progress=progress, validation_n=n, heldout_from=source,
+                                     subsets_outside_split=not validation_split)
+            for ds, model in MODEL_OF.items()}
+
+
+def data_note(contexts) -> str:
+    """Markdown: which ID images this chapter fits on, searches on and scores (from its contexts)."""
+    from ..data import ID_VALIDATION_N
+
+    ctx = next(iter(contexts.values()))
+    train = "every" if ctx.profile.train is None else f"a stratified {ctx.profile.train:,}-image subset of the"
+    fit = (f"Methods that learn ID statistics fit them on {train} CIFAR train images the profile selects "
+           "(the checkpoints were trained on all 50,000 of them, so these are seen images, as in the papers). ")
+    if ctx.validation_n == 0:
+        same = (f" The network-based methods score a seeded {ctx.profile.gradient_per_set:,}-image subset drawn from "
+                f"outside the fixed {ID_VALIDATION_N:,}-image validation split that other chapters set aside, so "
+                "every chapter scores them on the same ID images." if ctx.subsets_outside_split else "")
+        return fit + ("No method in this chapter uses validation data, so **every ID test image is scored** "
+                      f"({', '.join(f'{len(c.id_test):,} for {ds}' for ds, c in contexts.items())})." + same)
+    return fit + (f"Where a paper uses ID *validation* data (hyperparameter searches, eCDF references), this "
+                  f"chapter uses a **fixed {ctx.validation_n:,}-image split of the ID test set** "
+                  "(`data.id_validation_split`, stratified, seed 0), which is never scored; every ID metric "
+                  f"is on the remaining {', '.join(f'{len(c.id_test):,} {ds}' for ds, c in contexts.items())} "
+                  "test images.")
+
+
+def available_ood(id_dataset: str) -> list[str]:
+    """The registered OOD sets of ``id_dataset`` that this build has (near, far, then substitutes)."""
+    from ..data import is_available, ood_sets
+
+    return [d for d in ood_sets(id_dataset) if is_available(d)]
+
+
+def sets_note(paper_sets, what: str = "The paper's OOD sets") -> str:
+    """Markdown: which of the paper's sets are here and which are missing; substitutes are never compared."""
+    from ..data import DATASETS, SUBSTITUTES, is_available
+
+    here = [d for d in paper_sets if is_available(d)]
+    subs = [DATASETS[d].display_name for d in SUBSTITUTES if is_available(d)]
+    return (f"{what}: {', '.join(DATASETS[d].title for d in paper_sets)}. Available here: "
+            f"**{', '.join(DATASETS[d].title for d in here) or 'none'}** (Textures is 10 of its 47 classes). Missing: "
+            f"{', '.join(DATASETS[d].title for d in paper_sets if d not in here) or 'none'}. The substitutes "
+            f"({', '.join(subs) or 'none'}) are reported separately and never compared with the paper's numbers.")
