@@ -82,19 +82,20 @@ print(plain, built_in, sep="\n")
 
 # %%
 def run_all(adapter):
-    """Fit and score every feature-based detector through one adapter: {method: {set: scores}}."""
+    """Fit and score every feature-based detector through one adapter: ({method: {set: scores}}, {method: the
+    fitted detector})."""
     train, heldout = extract(adapter, train_images, progress=False), HeldOut(adapter, heldout_images)
     feats = {d: extract(adapter, images, progress=False) for d, images in test_sets.items()}
-    out = {}
+    out, fitted = {}, {}
     for name in detectors.available():
         det = detectors.create(name)
         if not det.needs.network:
-            det.fit(train if det.needs.train else None, adapter.head, heldout)
+            fitted[name] = det.fit(train if det.needs.train else None, adapter.head, heldout)
             out[name] = {d: det.score(f) for d, f in feats.items()}
-    return out
+    return out, fitted
 
 
-ours, ref = run_all(plain), run_all(built_in)
+(ours, _), (ref, _) = run_all(plain), run_all(built_in)
 agreement = pd.DataFrame([{"method": name, "max |score difference|": max(np.abs(ours[name][d] - ref[name][d]).max()
                                                                          for d in test_sets),
                            "AUROC, plain module (%)": 100 * metrics.auroc(ours[name]["cifar10"],
@@ -139,7 +140,7 @@ net.conv1 = nn.Conv2d(3, 64, kernel_size=3, stride=1, padding=1, bias=False)
 net.maxpool = nn.Identity()
 resnet = ModelAdapter.from_module(net.eval(), final="layer4", head="fc", taps={"block2": "layer2", "block3": "layer3"},
                                   mean=CIFAR_MEAN, std=CIFAR_STD, name="resnet18-random")
-scores = run_all(resnet)
+scores, resnet_fitted = run_all(resnet)
 table = pd.DataFrame([{"method": detectors.get_class(name).title, "finite scores": all(np.isfinite(s).all()
                                                                                        for s in sc.values()),
                        "AUROC CIFAR-10 vs Textures (%)": 100 * metrics.auroc(sc["cifar10"], sc["textures"])}
@@ -152,24 +153,23 @@ display(Markdown(f"All {len(table)} feature-based detectors ran on the ResNet-18
 # %% [markdown]
 # ### Held-out images: NAP-E's searched weight and AdaSCALE-A on the ResNet-18
 #
-# NAP-E with `w=None` searches its weight by golden section on the held-out images against their
-# corrupted copies (NAP App. H); AdaSCALE-A builds its eCDF of $Q'$ from the perturbed activations
-# of the same held-out images (Algorithm 1). Both get them as one `HeldOut`, with no other
-# machinery of the book. AdaSCALE's $p_{min}, p_{max}, k_2$ are tuned per network in the paper
-# (Tables 12-13); for a ResNet we name the nearest row it gives, ResNet-50 on ImageNet
-# (`setting="imagenet-resnet50"`: 80, 85, 5%). For your own network, tune them on held-out data.
+# NAP-E with `w=None` (fitted above by `run_all`, `det.fit(train, head, heldout)`) searched its
+# weight by golden section on the held-out images against their corrupted copies (NAP App. H);
+# AdaSCALE-A builds its eCDF of $Q'$ from the perturbed activations of the same held-out images
+# (Algorithm 1). Both get them as a `HeldOut`, with no other machinery of the book. AdaSCALE's
+# $p_{min}, p_{max}, k_2$ are tuned per network in the paper (Tables 12-13); for a ResNet we name
+# the nearest row it gives, ResNet-50 on ImageNet (`setting="imagenet-resnet50"`: 80, 85, 5%). For
+# your own network, tune them on held-out data.
 
 # %%
-resnet_heldout = HeldOut(resnet, heldout_images)
-resnet_train = extract(resnet, train_images, progress=False)
-nap_e = detectors.NapE().fit(resnet_train, resnet.head, resnet_heldout)
-ada = detectors.AdaScaleA(setting="imagenet-resnet50", n_val=len(heldout_images)).fit(None, resnet.head,
-                                                                                       resnet_heldout, adapter=resnet)
+nap_e = resnet_fitted["nap_e"]
+ada = detectors.AdaScaleA(setting="imagenet-resnet50", n_val=len(heldout_images)).fit(
+    None, resnet.head, HeldOut(resnet, heldout_images), adapter=resnet)
 few = {d: images.subset(np.arange(100)) for d, images in test_sets.items()}  # a gradient pass per image
 held = pd.DataFrame([
     {"method": nap_e.title, "fitted": f"w = {nap_e.w_:.3f} (searched on {len(heldout_images)} held-out images)",
-     "AUROC CIFAR-10 vs Textures (%)": 100 * metrics.auroc(*(nap_e.score(extract(resnet, im, progress=False))
-                                                               for im in few.values())), "images per set": 100},
+     "AUROC CIFAR-10 vs Textures (%)": 100 * metrics.auroc(scores["nap_e"]["cifar10"], scores["nap_e"]["textures"]),
+     "images per set": len(test_sets["cifar10"])},
     {"method": ada.title, "fitted": "p_min, p_max, k2 = {p_min:.0f}, {p_max:.0f}, {k2:.0f}%".format(
         **ada.fitted_params()) + f" (eCDF of {ada.fit_info_.sizes['heldout (eCDF)']} held-out images)",
      "AUROC CIFAR-10 vs Textures (%)": 100 * metrics.auroc(*(ada.score(im) for im in few.values())),

@@ -58,13 +58,13 @@ import seaborn as sns
 from IPython.display import Markdown, display
 
 from ood_nb_utils import data, detectors
-from ood_nb_utils.evaluation import evaluate
+from ood_nb_utils.evaluation import evaluate, near_far
 from ood_nb_utils.lectures import chapter, plots
 from ood_nb_utils.lectures.claims import leaderboard as board_claims
 
 PROFILE, contexts, MODELS = chapter.begin()
 GROUPS = board_claims.GROUPS
-SETS = board_claims.sets_by_group(MODELS, {ds: chapter.available_ood(ds) for ds in MODELS})
+SETS = {ds: near_far(ds, chapter.available_ood(ds)) for ds in MODELS}
 missing = [data.DATASETS[d].title for d in data.ood_sets("cifar10")
            if not data.is_available(d) and data.ood_group("cifar10", d) != "substitute"]
 BOOT = 200  # bootstrap draws per interval

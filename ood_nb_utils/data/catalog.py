@@ -21,6 +21,7 @@ from ..config import data_dir
 
 ROLES = ("id", "near", "far", "substitute")
 
+
 @dataclass(frozen=True)
 class DataFile:
     """One candidate file for a set: ``sha256`` of the shipped file; a ``<file>.sha256`` sidecar overrides it."""
@@ -28,6 +29,7 @@ class DataFile:
     filename: str
     sha256: str | None = None
     note: str = ""
+
 
 @dataclass(frozen=True)
 class DatasetSpec:
@@ -52,6 +54,7 @@ class DatasetSpec:
         if self.is_substitute:
             return f"{self.title} (substitute for {self.stands_in_for})"
         return self.title
+
 
 _PREPARE = "run `python -m ood_nb_utils data prepare --only {key}` on a machine with internet"
 
@@ -142,10 +145,9 @@ DATASETS: dict[str, DatasetSpec] = {
 
 # OOD sets of each ID dataset, in the order the tables show them.
 NEAR_OOD = {"cifar10": ("cifar100", "tin"), "cifar100": ("cifar10", "tin")}
-
 FAR_OOD = ("mnist", "svhn", "textures", "places365", "lsun_crop", "lsun_resize", "isun")
-
 SUBSTITUTES = ("gtsrb", "intel_scenes", "scene15")
+
 
 def ood_sets(id_dataset: str) -> tuple[str, ...]:
     """Every OOD set of the benchmark for ``id_dataset``: near, far, then substitutes."""
@@ -153,17 +155,21 @@ def ood_sets(id_dataset: str) -> tuple[str, ...]:
         raise KeyError(f"unknown ID dataset {id_dataset!r}; expected one of {sorted(NEAR_OOD)}")
     return NEAR_OOD[id_dataset] + FAR_OOD + SUBSTITUTES
 
+
 def ood_group(id_dataset: str, ood: str) -> str:
     """'near', 'far' or 'substitute' for an OOD set of ``id_dataset``."""
     if ood in NEAR_OOD[id_dataset]:
         return "near"
     return "substitute" if DATASETS[ood].is_substitute else "far"
 
+
 class DatasetUnavailableError(FileNotFoundError):
     """A benchmark set is missing or its checksum does not match."""
 
+
 class DatasetCorruptError(DatasetUnavailableError):
     """A benchmark file exists but its checksum does not match (or it has none)."""
+
 
 def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
@@ -172,9 +178,11 @@ def sha256_of(path: Path) -> str:
             digest.update(chunk)
     return digest.hexdigest()
 
+
 @lru_cache(maxsize=64)
 def _digest(path: Path, mtime_ns: int, size: int) -> str:
     return sha256_of(path)  # cached per (path, mtime, size): a set is hashed once per process
+
 
 def verified_sha256(path: Path, expected: str | None) -> str:
     """sha256 of ``path``, checked against its ``.sha256`` sidecar (written by ``prepare``) when
@@ -196,6 +204,7 @@ def verified_sha256(path: Path, expected: str | None) -> str:
         )
     return actual
 
+
 def find_file(key: str, directory: Path | None = None) -> tuple[Path, DataFile]:
     """The first candidate file of ``key`` present in the data directory, checksum verified."""
     spec = _spec(key)
@@ -212,10 +221,12 @@ def find_file(key: str, directory: Path | None = None) -> tuple[Path, DataFile]:
         f"(set OOD_NB_DATA_DIR to change the folder). To get it: {spec.how_to_get}."
     )
 
+
 def _spec(key: str) -> DatasetSpec:
     if key not in DATASETS:
         raise KeyError(f"unknown dataset {key!r}; known sets: {', '.join(DATASETS)}")
     return DATASETS[key]
+
 
 def is_available(key: str) -> bool:
     try:
@@ -223,6 +234,7 @@ def is_available(key: str) -> bool:
     except DatasetUnavailableError:
         return False
     return True
+
 
 def availability() -> list[dict]:
     """One row per registered set: status ("ok", "missing" or "corrupt": present but failing its checksum),

@@ -19,8 +19,8 @@ from .splits import ID_VALIDATION_N, heldout_indices, subset_indices
 
 # Test-time normalisation of the DICE DenseNet checkpoints (the CIFAR training statistics).
 CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
-
 CIFAR_STD = (0.2023, 0.1994, 0.2010)
+
 
 @dataclass
 class ImageSet:
@@ -63,6 +63,7 @@ class ImageSet:
         return ImageSet(self.key, self.images[rows], self.labels[rows], self.path, self.sha256, self.note,
                         self.indices[rows], self.transform)
 
+
 def to_rgb32(images: np.ndarray) -> np.ndarray:
     """Grayscale or RGB uint8 images -> N x 32 x 32 x 3 uint8.
 
@@ -82,6 +83,7 @@ def to_rgb32(images: np.ndarray) -> np.ndarray:
     t = F.interpolate(t, size=(32, 32), mode="bilinear", align_corners=False, antialias=True)
     return t.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
 
+
 def normalize(images: np.ndarray | torch.Tensor, *, mean: tuple[float, ...] = CIFAR_MEAN,
               std: tuple[float, ...] = CIFAR_STD) -> torch.Tensor:
     """uint8 N x H x W x 3 -> float N x 3 x H x W, scaled to [0, 1] and normalised per channel
@@ -94,8 +96,10 @@ def normalize(images: np.ndarray | torch.Tensor, *, mean: tuple[float, ...] = CI
     t = t.permute(0, 3, 1, 2).float().div_(255.0)
     return (t - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(std).view(1, 3, 1, 1)
 
+
 # how a set's file becomes 32 x 32 RGB uint8 (to_rgb32); the normalisation belongs to the model
 PREPROCESSING_ID = "rgb32-bilinear"
+
 
 def load(key: str, n: int | None = None, seed: int = 0, indices: np.ndarray | None = None) -> ImageSet:
     """Load a set (checksum verified) as 32 x 32 RGB uint8: a seeded subset of ``n`` (all when
@@ -113,10 +117,12 @@ def load(key: str, n: int | None = None, seed: int = 0, indices: np.ndarray | No
     sha = verified_sha256(path, candidate.sha256)
     return ImageSet(key, to_rgb32(images[idx]), labels[idx], path, sha, candidate.note, idx)
 
+
 def labels_of(key: str) -> np.ndarray:
     """The labels of every image of set ``key`` (int64, -1 where a set has none)."""
     with np.load(find_file(key)[0]) as archive:
         return archive["labels"].astype(np.int64)
+
 
 def load_heldout(key: str, used: np.ndarray, n: int = ID_VALIDATION_N, seed: int = 0) -> ImageSet:
     """:func:`heldout_indices` of set ``key`` loaded as images: ``n`` images that are not in ``used``

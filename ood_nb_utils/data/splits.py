@@ -12,6 +12,7 @@ from .catalog import NEAR_OOD
 # ID *test* images set aside as validation data and never scored; also how many held-out ID images a search or an
 # eCDF reference uses unless told otherwise (detectors.heldout.HELDOUT_N)
 ID_VALIDATION_N = 1000
+ID_VALIDATION_SEED = 0  # fixed, not the profile's seed: every profile and run scores the same images
 
 
 def subset_indices(labels: np.ndarray, n: int | None, seed: int) -> np.ndarray:
@@ -35,6 +36,7 @@ def subset_indices(labels: np.ndarray, n: int | None, seed: int) -> np.ndarray:
     extra = rng.choice(rest, n - len(picked), replace=False) if n > len(picked) else np.zeros(0, dtype=np.int64)
     return np.sort(np.concatenate([picked, extra]).astype(np.int64))
 
+
 def per_class_fraction(labels: np.ndarray, fraction: float, seed: int) -> np.ndarray:
     """Sorted positions of a seeded subset keeping ``ceil(fraction * n_c)`` images of every class c."""
     if not 0.0 < fraction <= 1.0:
@@ -49,6 +51,7 @@ def per_class_fraction(labels: np.ndarray, fraction: float, seed: int) -> np.nda
         picked.append(rng.choice(members, max(1, math.ceil(fraction * len(members) - 1e-9)), replace=False))
     return np.sort(np.concatenate(picked)).astype(np.int64)
 
+
 def heldout_indices(labels: np.ndarray, used: np.ndarray, n: int = ID_VALIDATION_N, seed: int = 0) -> np.ndarray:
     """A seeded, stratified subset of ``n`` positions that are *not* in ``used`` (e.g. the train
     images a method fitted on), for hyperparameter searches on held-out ID data."""
@@ -57,8 +60,6 @@ def heldout_indices(labels: np.ndarray, used: np.ndarray, n: int = ID_VALIDATION
         raise ValueError("no held-out images left: every train image is used for fitting (lower the profile's train)")
     return free[subset_indices(labels[free], min(n, len(free)), seed)]
 
-
-ID_VALIDATION_SEED = 0  # fixed, not the profile's seed: every profile and run scores the same images
 
 def id_validation_split(labels: np.ndarray, n: int = ID_VALIDATION_N) -> tuple[np.ndarray, np.ndarray]:
     """(validation positions, scored positions) of an ID test set with ``labels``: a fixed, stratified,
@@ -69,6 +70,7 @@ def id_validation_split(labels: np.ndarray, n: int = ID_VALIDATION_N) -> tuple[n
         raise ValueError(f"the ID validation split needs 0 < n < {len(labels)} images, got n={n}")
     validation = subset_indices(labels, n, ID_VALIDATION_SEED)
     return validation, np.setdiff1d(np.arange(len(labels)), validation)
+
 
 def role_size(profile: Profile, key: str, id_dataset: str | None = None) -> int | None:
     """How many images of ``key`` a profile uses (None = all)."""

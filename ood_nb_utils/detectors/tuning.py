@@ -23,10 +23,10 @@ import numpy as np
 
 from ..metrics import auroc, fpr_at_95_tpr
 from .base import Grid, Interval
+from .heldout import HELDOUT_N, HeldOut
 
 if TYPE_CHECKING:
     from .base import Detector
-    from .heldout import HeldOut
 
 METRICS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
     "auroc": auroc,
@@ -163,8 +163,6 @@ def tune_on_heldout(detector: Detector, heldout: HeldOut, *, train=None, space: 
     """:func:`tune` on held-out ID images vs their corrupted copies (NAP App. H's pseudo-OOD data): what
     ``evaluate --tune METHOD`` runs. ``train``: the ID train features, for detectors that fit on them. Golden
     section for one Interval, a grid otherwise (with the detector's ``constraint`` where it declares one)."""
-    from .heldout import HELDOUT_N
-
     space = dict(detector.search_space if space is None else space)
     pseudo = heldout.pseudo_ood(HELDOUT_N if n is None else n)
     golden = len(space) == 1 and isinstance(next(iter(space.values())), Interval)

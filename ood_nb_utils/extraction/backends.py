@@ -48,7 +48,7 @@ import torch
 from torch import nn
 
 from ..cache import content_key, entry_path
-from .stored import FEATURE_VERSION, backend_key_parts, reduce_taps, stored_names
+from .stored import FEATURE_VERSION, reduce_taps, stored_names
 
 if TYPE_CHECKING:
     from ..models.adapter import ModelAdapter
@@ -196,9 +196,9 @@ def _keep_outputs(request, userdata) -> None:
 
 
 def key_parts(backend: Backend) -> dict[str, str]:
-    """What ``backend`` adds to an on-disk cache key (:func:`~.stored.backend_key_parts`), for extraction and for
-    the forward passes of ODIN and AdaSCALE alike."""
-    return backend_key_parts(backend.key)
+    """What ``backend`` adds to an on-disk cache key: nothing for eager, else ``{"backend": key}`` (the rule
+    in this module's docstring, for extraction and for the forward passes of ODIN and AdaSCALE alike)."""
+    return {} if backend.key == "eager" else {"backend": backend.key}
 
 
 _MADE: dict[tuple[str, str], Backend] = {}

@@ -206,7 +206,7 @@ def extract(adapter: ModelAdapter, images, labels=None, *, progress: bool = True
                         f"models.load_model), got {type(adapter).__name__}")
     inputs = as_inputs(images, labels)
     backend = backend_for(adapter)
-    # the backend enters the key unless it is eager (stored.backend_key_parts)
+    # the backend enters the key unless it is eager (backends.key_parts)
     parts = cache_parts(adapter, inputs.identity, taps=list(adapter.taps), reductions=list(REDUCTIONS),
                         normalised_by_caller=inputs.normalised, version=FEATURE_VERSION, **key_parts(backend))
 

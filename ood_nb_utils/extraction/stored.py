@@ -6,9 +6,7 @@ Feature extraction (:mod:`.features`), every forward path (:mod:`.backends`) and
 - :func:`reduce_taps`: of one batch, the logits, the penultimate feature and each spatial tap's channel mean and
   max; :func:`stored_names` lists them in the order a converted graph returns them;
 - :data:`FEATURE_VERSION`: bumped whenever what is stored changes, so older cache entries are not read;
-- :func:`cache_parts`: what determines a cached computation of an adapter on some inputs;
-- :func:`backend_key_parts`: what a forward path adds to a key: nothing for eager PyTorch, else its name (the
-  stored numbers differ between paths in the last digits, so one path's entries are never read as another's).
+- :func:`cache_parts`: what determines a cached computation of an adapter on some inputs.
 """
 
 from __future__ import annotations
@@ -43,7 +41,3 @@ def cache_parts(adapter: ModelAdapter, identity: dict, **extra) -> dict:
     """What determines a cached computation of ``adapter`` on inputs with ``identity``."""
     return {"model": adapter.name, "fingerprint": adapter.fingerprint, **identity, **extra}
 
-
-def backend_key_parts(backend_key: str) -> dict[str, str]:
-    """What a forward path adds to a cache key: nothing for eager (``"eager"``), else ``{"backend": key}``."""
-    return {} if backend_key == "eager" else {"backend": backend_key}

@@ -12,7 +12,7 @@ metric, and what it costs.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -20,11 +20,11 @@ from scipy.stats import kendalltau
 
 from ... import metrics
 from ...detectors import FAMILIES, available, create
-from ...evaluation import Evaluation, groups_of
+from ...evaluation import Evaluation
 from ...runs.context import RunContext
 from .. import costs
 
-GROUPS = ("near", "far")
+GROUPS = ("near", "far")  # the groups of evaluation.near_far; substitutes stay off the board
 # the cross-paper combinations and the chapter method each puts NAP's Eq. 4 on
 COMBINATIONS = (("nap_himplos", "himplos"), ("nap_pf", "prototype_fusion"), ("nap_adascale_a", "adascale_a"))
 # the uncached pass each network-based method costs (NAP+AdaSCALE-A's is AdaSCALE-A's: NAP reads the same forward)
@@ -146,8 +146,3 @@ def findings(table: pd.DataFrame, runs: Mapping[str, Evaluation], cost: pd.DataF
                  f"{cost[~cost.kind.str.startswith('extra')]['extra ms / 1,000 images'].max():.0f} ms.")
     return lines
 
-
-def sets_by_group(id_datasets: Sequence[str], available_sets: Mapping[str, Sequence[str]]) -> dict[str, dict]:
-    """Per ID dataset, its available near and far sets (substitutes left out of a leaderboard of the papers'
-    benchmark)."""
-    return {ds: {g: groups_of(ds, available_sets[ds]).get(g, []) for g in GROUPS} for ds in id_datasets}
