@@ -11,15 +11,17 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: book book-fresh test test-fast data pagetest lab labtest chromium lint benchmark clean
 
-$(VENV)/.installed: pyproject.toml
+# book-constraints.txt pins the book's exact torch and torchvision (the package itself takes ranges)
+$(VENV)/.installed: pyproject.toml book-constraints.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"Python 3.11 needed, found {sys.version}"'
 	$(PYTHON) -m venv $(VENV)
 	@# uv installs the wheels in parallel (about 20 s here; pip installs them one at a time, about 90 s), from the
 	@# sources pip is configured with (tools/uv_install.py); should uv fail, pip does the same install
 	$(PY) -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION) \
-	  && $(PY) tools/uv_install.py --quiet -e '.[book,test]' \
+	  && $(PY) tools/uv_install.py --quiet --constraint book-constraints.txt -e '.[book,test]' \
 	  || { echo "uv did not install the project: installing it with pip"; \
-	       $(PY) -m pip install --quiet --disable-pip-version-check --no-compile -e '.[book,test]'; }
+	       $(PY) -m pip install --quiet --disable-pip-version-check --no-compile -c book-constraints.txt \
+	         -e '.[book,test]'; }
 	@# byte-compile on every core (pip compiles one file at a time: 164 s -> 132 s for the whole install on 2 cores),
 	@# leaving out the third-party test suites and pip, which nothing here imports (a quarter of the files);
 	@# a few third-party files do not compile under Python 3.11, as under pip, which skips them too
@@ -71,11 +73,12 @@ labtest: $(LAB_SETTINGS) chromium
 	$(PY) -m pytest -m lab -s tests/book/test_lab.py
 
 lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check ood_nb_utils tests notebooks benchmarks tools
+	$(VENV)/bin/ruff check ood_nb_utils tests notebooks book benchmarks tools
 
 benchmark: $(VENV)/.installed
 	$(PY) benchmarks/throughput.py
 	$(PY) benchmarks/gradient_passes.py
+	$(PY) benchmarks/streaming_memory.py
 
 clean:
 	rm -rf _build _build_book.log _build_chromium.log

@@ -37,4 +37,13 @@ from .extraction.features import Features, extract
 from .models.adapter import Head, ModelAdapter
 
 __version__ = "0.3.0"
-__all__ = ["Features", "Head", "HeldOut", "ModelAdapter", "detectors", "extract", "metrics"]
+__all__ = ["Features", "Head", "HeldOut", "ModelAdapter", "detectors", "evaluate_model", "extract", "metrics"]
+
+
+def __getattr__(name: str):
+    # evaluate_model brings pandas and the run context: imported on first use, not with the package
+    if name == "evaluate_model":
+        from .evaluation import evaluate_model
+
+        return evaluate_model
+    raise AttributeError(f"module 'ood_nb_utils' has no attribute {name!r}")

@@ -1,5 +1,10 @@
 """Command line: ``python -m ood_nb_utils {data status, data prepare, methods, evaluate}``.
 
+``evaluate --model`` takes a registered checkpoint, or ``package.module:factory`` where ``factory()`` returns a
+:class:`~ood_nb_utils.models.ModelAdapter` of your own network; with the latter, the data are image folders
+(``--id-folder``, ``--train-folder``, ``--ood-folder NAME=DIR``), read with ``Resize(--resize)`` +
+``CenterCrop(--crop)``, and ``--device`` picks where the network runs.
+
 ``evaluate --set METHOD.PARAM=VALUE`` overrides a hyperparameter (dotted names reach a nested detector:
 ``--set nap_r.base.threshold=1.0``); ``--tune METHOD`` searches the method's search space on held-out ID
 images vs their corrupted copies (never on test data) and evaluates it at the best setting.
@@ -67,8 +72,94 @@ def _check_data(model: str, ood: list[str] | None) -> None:
         find_file(key)  # raises DatasetUnavailableError / DatasetCorruptError with the how-to
 
 
+def _load_factory(spec: str):
+    """``package.module:factory`` -> the ModelAdapter that ``factory()`` returns."""
+    import importlib
+
+    from .models import ModelAdapter
+
+    module_name, _, attr = spec.partition(":")
+    if not module_name or not attr:
+        raise ValueError(f"--model {spec!r}: write package.module:factory, where factory() returns a ModelAdapter")
+    try:
+        factory = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as err:
+        raise ValueError(f"--model {spec!r}: cannot load {attr} from {module_name} ({err}); is the module on "
+                         "PYTHONPATH?") from err
+    adapter = factory()
+    if not isinstance(adapter, ModelAdapter):
+        raise TypeError(f"--model {spec!r}: {attr}() returned a {type(adapter).__name__}, not a ModelAdapter "
+                        "(build one with ModelAdapter.from_module)")
+    return adapter
+
+
+def _folder_sets(args: argparse.Namespace) -> dict:
+    from .data import ImageFolderSet
+
+    def folder(path: str, name: str | None = None) -> ImageFolderSet:
+        return ImageFolderSet(path, resize=args.resize or None, crop=args.crop or None, name=name)
+
+    missing = [flag for flag, value in [("--id-folder", args.id_folder), ("--train-folder", args.train_folder),
+                                        ("--ood-folder", args.ood_folder)] if not value]
+    if missing:
+        raise ValueError(f"--model package.module:factory needs {', '.join(missing)} (image folders "
+                         "root/<class>/<image>)")
+    ood = {}
+    for text in args.ood_folder:
+        name, sep, path = text.partition("=")
+        if not sep or not name or not path:
+            raise ValueError(f"--ood-folder {text!r}: write NAME=DIR")
+        ood[name] = folder(path, name)
+    return {"id": folder(args.id_folder, "id"), "train": folder(args.train_folder, "train"), "ood": ood,
+            "heldout": folder(args.heldout_folder, "heldout") if args.heldout_folder else None}
+
+
+def _evaluate_user_model(args: argparse.Namespace) -> int:
+    """``evaluate`` of a user's network (``--model package.module:factory``) on image folders."""
+    from .evaluation import evaluate_model
+
+    start = time.perf_counter()
+    if args.profile or args.tune or args.ood:
+        raise ValueError("--profile, --tune and --ood apply to the registered checkpoints; with your own network "
+                         "give the data as --id-folder, --train-folder and --ood-folder NAME=DIR")
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    overrides = _overrides(args.set or [], methods)
+    sets = _folder_sets(args)  # every folder opened and verified before the network is built
+    adapter = _load_factory(args.model).to(args.device)
+    table = evaluate_model(adapter, methods=methods, params=overrides, progress=not args.json, **sets)
+    seconds = round(time.perf_counter() - start, 2)
+    if args.json:
+        summary = {k: v for k, v in table.attrs.items() if k != "scores"}
+        print(json.dumps({"model": adapter.name, "device": str(adapter.device), **summary,
+                          "results": table.to_dict(orient="records"), "total_seconds": seconds}, indent=1,
+                         default=str))
+        return 0
+    print(f"model {adapter.name} on {adapter.device} | ID accuracy {100 * table.attrs['id_accuracy']:.2f}% | "
+          f"fitted on {table.attrs['n_train']} train images")
+    shown = table.copy()
+    for col in ("auroc", "auroc_low", "auroc_high", "fpr95_id_positive", "fpr95_ood_positive", "aupr_in",
+                "aupr_out"):
+        shown[col] = (100 * shown[col]).round(2)
+    print(shown[["method", "ood", "n_id", "n_ood", "auroc", "auroc_low", "auroc_high", "fpr95_id_positive",
+                 "fpr95_ood_positive"]].to_string(index=False))
+    if table.attrs["fitted"]:
+        print(f"chosen while fitting: {table.attrs['fitted']}")
+    print(f"total {seconds} s")
+    return 0
+
+
 def _evaluate(args: argparse.Namespace) -> int:
     from .config import PROFILES, current_profile
+    from .models import CHECKPOINTS
+
+    if ":" in args.model:
+        return _evaluate_user_model(args)
+    if args.model not in CHECKPOINTS:
+        raise ValueError(f"--model {args.model!r} is neither a registered checkpoint ({', '.join(CHECKPOINTS)}) nor "
+                         "package.module:factory")
+    if args.id_folder or args.train_folder or args.ood_folder or args.heldout_folder:
+        raise ValueError("--id-folder, --train-folder, --ood-folder and --heldout-folder go with "
+                         "--model package.module:factory; a registered checkpoint reads its registered sets")
     from .detectors.heldout import HELDOUT_N
     from .detectors.registry import create
     from .detectors.tuning import tune_on_heldout
@@ -149,7 +240,18 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("methods", help="list every registered method, what it needs and its defaults").set_defaults(
         fn=_methods)
     ev = sub.add_parser("evaluate", help="score methods on ID vs OOD sets")
-    ev.add_argument("--model", required=True, choices=sorted(CHECKPOINTS))
+    ev.add_argument("--model", required=True, metavar="NAME|package.module:factory",
+                    help=f"a registered checkpoint ({', '.join(sorted(CHECKPOINTS))}) or your own network: "
+                         "package.module:factory, where factory() returns a ModelAdapter")
+    ev.add_argument("--id-folder", metavar="DIR", help="with your own network: ID test images (root/<class>/<image>)")
+    ev.add_argument("--train-folder", metavar="DIR", help="with your own network: ID images the methods fit on")
+    ev.add_argument("--ood-folder", action="append", default=[], metavar="NAME=DIR",
+                    help="with your own network: an OOD image folder (repeatable)")
+    ev.add_argument("--heldout-folder", metavar="DIR",
+                    help="with your own network: ID images searches use (never fitted on or scored)")
+    ev.add_argument("--resize", type=int, default=256, help="short side before the centre crop (0: none)")
+    ev.add_argument("--crop", type=int, default=224, help="centre crop size (0: none)")
+    ev.add_argument("--device", help="where your network runs: cpu, cuda, cuda:N (default: CUDA when available)")
     ev.add_argument("--methods", required=True, help="comma-separated method names (see `methods`)")
     ev.add_argument("--ood", help="comma-separated OOD sets (default: all registered for the ID set)")
     ev.add_argument("--profile", choices=sorted(PROFILES),

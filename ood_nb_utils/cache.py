@@ -67,24 +67,24 @@ def _atomic_write(path: Path, writer: Callable[[Path], None]) -> None:
             os.unlink(tmp)
 
 
-def load_or_compute(
-    kind: str,
-    parts: dict,
-    compute: Callable[[], dict[str, np.ndarray]],
-    directory: Path | None = None,
-) -> dict[str, np.ndarray]:
-    """Return the cached arrays for ``parts``, computing and storing them on a miss."""
+def lookup(kind: str, parts: dict, directory: Path | None = None) -> dict[str, np.ndarray] | None:
+    """The cached arrays for ``parts``, or None on a miss."""
     key = content_key({"kind": kind, **parts})
     path = entry_path(kind, key, directory)
-    if path.exists():
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {name: archive[name] for name in archive.files}
-        STATS.hits += 1
-        STATS.log.append(f"hit  {kind} {key[:12]}")
-        return arrays
-    start = time.perf_counter()
-    arrays = compute()
-    seconds = time.perf_counter() - start
+    if not path.exists():
+        return None
+    with np.load(path, allow_pickle=False) as archive:
+        arrays = {name: archive[name] for name in archive.files}
+    STATS.hits += 1
+    STATS.log.append(f"hit  {kind} {key[:12]}")
+    return arrays
+
+
+def store(kind: str, parts: dict, arrays: dict[str, np.ndarray], seconds: float,
+          directory: Path | None = None) -> None:
+    """Write ``arrays`` (computed in ``seconds``) under ``parts``, atomically, with a readable JSON sidecar."""
+    key = content_key({"kind": kind, **parts})
+    path = entry_path(kind, key, directory)
     STATS.misses += 1
     STATS.compute_seconds += seconds
     STATS.log.append(f"miss {kind} {key[:12]} ({seconds:.1f} s)")
@@ -98,4 +98,19 @@ def load_or_compute(
             "arrays": {k: [list(v.shape), str(v.dtype)] for k, v in arrays.items()}}
     _atomic_write(path.with_suffix(".json"),
                   lambda tmp: tmp.write_text(json.dumps(meta, indent=1, sort_keys=True, default=str)))
+
+
+def load_or_compute(
+    kind: str,
+    parts: dict,
+    compute: Callable[[], dict[str, np.ndarray]],
+    directory: Path | None = None,
+) -> dict[str, np.ndarray]:
+    """Return the cached arrays for ``parts``, computing and storing them on a miss."""
+    arrays = lookup(kind, parts, directory)
+    if arrays is not None:
+        return arrays
+    start = time.perf_counter()
+    arrays = compute()
+    store(kind, parts, arrays, time.perf_counter() - start, directory)
     return arrays

@@ -12,7 +12,9 @@ variable               meaning                                     default
                                                                    ``~/.cache/ood_nb/data``
 ``OOD_NB_WEIGHTS_DIR`` folder with the DenseNet checkpoints        ``<repo>/../shared/weights``,
                                                                    else ``~/.cache/ood_nb/weights``
-``OOD_NB_CACHE_DIR``   on-disk activation cache                    ``<repo>/.cache/ood_nb``
+``OOD_NB_CACHE_DIR``   on-disk activation cache                    ``<repo>/.cache/ood_nb`` in a
+                                                                   checkout, else
+                                                                   ``~/.cache/ood_nb/cache``
 ``OOD_NB_PROFILE``     ``default`` (fits CI) or ``full``           ``default``
 ``OOD_NB_BACKEND``     forward path of feature extraction          ``openvino`` if installed,
                        (``eager``, ``openvino``, ``compile``;      else ``eager``
@@ -27,7 +29,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-BOOK_CACHE_DIR = REPO_ROOT / ".cache" / "ood_nb"  # the activation cache's default folder
+BOOK_CACHE_DIR = REPO_ROOT / ".cache" / "ood_nb"  # the activation cache's default folder in a checkout
+
+
+def in_checkout() -> bool:
+    """Whether the package runs from the book's checkout (an editable install), not from an installed wheel."""
+    return (REPO_ROOT / "pyproject.toml").is_file() and (REPO_ROOT / "notebooks").is_dir()
 
 
 def _dir_from_env(var: str, default: Path) -> Path:
@@ -57,8 +64,9 @@ def weights_dir() -> Path:
 
 
 def cache_dir() -> Path:
-    """Folder of the on-disk activation cache (``OOD_NB_CACHE_DIR``)."""
-    return _dir_from_env("OOD_NB_CACHE_DIR", BOOK_CACHE_DIR)
+    """Folder of the on-disk activation cache (``OOD_NB_CACHE_DIR``): the checkout's ``.cache/ood_nb``, or the
+    user cache folder when the package is installed (never inside site-packages)."""
+    return _dir_from_env("OOD_NB_CACHE_DIR", BOOK_CACHE_DIR if in_checkout() else user_cache_dir() / "cache")
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,9 @@
 - :func:`group_metrics`: every metric averaged over the sets of each group (near, far, substitute), and
   :func:`metrics_by_group`, the same straight from a fitted detector;
 - :func:`paired_gain`: the paired-bootstrap interval of a metric's difference between two methods;
-- :func:`summary_table`: methods x sets for one metric, with group averages.
+- :func:`summary_table`: methods x sets for one metric, with group averages;
+- :func:`evaluate_model`: any network (a :class:`~ood_nb_utils.models.ModelAdapter`) on your own ID, train and OOD
+  data (image folders, Datasets, arrays or features) in one call, returning the table.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,8 +25,10 @@ import pandas as pd
 
 from . import cache
 from .config import Profile
-from .data import DATASETS, is_available, ood_group, ood_sets
-from .detectors import Detector, create
+from .data import DATASETS, ImageSet, is_available, ood_group, ood_sets
+from .data.folders import ImageFolderSet
+from .detectors import Detector, HeldOut, create
+from .extraction.features import Features, extract
 from .metrics import Interval, all_metrics, auroc, bootstrap_interval, mean_metrics
 from .runs.context import RunContext
 
@@ -220,3 +225,80 @@ def summary_table(table: pd.DataFrame, metric: str = "auroc", percent: bool = Tr
         if names:
             wide[f"avg {group}"] = wide[names].mean(axis=1)
     return wide * 100 if percent else wide
+
+
+# --- any network, any data -------------------------------------------------------------------------------
+
+
+def as_features(adapter, data, *, name: str = "", progress: bool = True) -> Features:
+    """``data`` as cached features of ``adapter``: a :class:`~ood_nb_utils.extraction.features.Features` bundle as
+    it is, an image folder (path or :class:`~ood_nb_utils.data.folders.ImageFolderSet`, streamed and cached under
+    its checksums), or anything :func:`~ood_nb_utils.extraction.features.extract` takes."""
+    if isinstance(data, Features):
+        return data
+    if isinstance(data, (str, Path)):
+        data = ImageFolderSet(data, name=name or None)
+    if isinstance(data, ImageFolderSet):
+        return extract(adapter, data, key=data.key, progress=progress)
+    return extract(adapter, data, progress=progress)
+
+
+def _heldout_of(adapter, heldout) -> HeldOut | None:
+    if heldout is None or isinstance(heldout, HeldOut):
+        return heldout
+    if isinstance(heldout, (str, Path)):
+        heldout = ImageFolderSet(heldout)
+    if isinstance(heldout, ImageFolderSet):
+        return HeldOut(adapter, heldout.images(), heldout.labels)
+    return HeldOut(adapter, heldout)
+
+
+def evaluate_model(adapter, *, id, train, ood: Mapping[str, Any], methods, params=None, heldout=None,
+                   n_boot: int = 1000, seed: int = 0, progress: bool = True) -> pd.DataFrame:
+    """Fit ``methods`` on ``train`` and score ``id`` against each OOD set of ``ood``, with ``adapter``'s network.
+
+    ``id``, ``train`` and each value of ``ood`` (``{name: data}``): an image folder (``root/<class>/<image>``, read
+    with ``Resize(256)`` + ``CenterCrop(224)``; build an :class:`~ood_nb_utils.data.folders.ImageFolderSet` for
+    another size), a Dataset or DataLoader, a uint8 array, an ImageSet or a ``Features`` bundle. ``methods``:
+    registered names (``params[name]`` overrides hyperparameters) or detector instances. ``heldout``: ID images
+    that are neither fitted on nor scored, for the methods that search a hyperparameter on them (NAP-X with
+    ``w=None``). Network-based methods (ODIN, AdaSCALE) score images, so they need ``id`` and ``ood`` as uint8
+    arrays or ImageSets.
+
+    Returns one row per method and OOD set: AUROC with its 95% bootstrap interval (``n_boot`` draws), both FPR@95
+    conventions (``fpr95_id_positive``: OOD accepted at 95% ID recall, as NAP, DICE and HIMPLoS report;
+    ``fpr95_ood_positive``: ID rejected at 95% OOD recall, as OpenOOD, AdaSCALE and Prototype Fusion report), and
+    AUPR; metrics as fractions. ``table.attrs`` holds the ID accuracy, what each method chose while fitting, and
+    ``scores`` (``{method: {"id": ..., ood name: ...}}``, for paired comparisons such as :func:`paired_gain`).
+    """
+    detectors = _detectors(methods, params)
+    if not ood:
+        raise ValueError("ood must name at least one OOD set: {name: folder, Dataset, array or Features}")
+    held = _heldout_of(adapter, heldout)
+    id_features = as_features(adapter, id, progress=progress)
+    train_features = as_features(adapter, train, progress=progress)
+    ood_features = {name: as_features(adapter, data, name=name, progress=progress) for name, data in ood.items()}
+    rows, fitted, all_scores = [], {}, {}
+    for label, det in detectors.items():
+        det.fit(train_features if det.needs.train else None, adapter.head, held, adapter=adapter)
+        if det.needs.network:
+            raw = {"id": id, **ood}
+            bad = [k for k, v in raw.items() if not isinstance(v, (np.ndarray, ImageSet))]
+            if bad:
+                raise ValueError(f"{det.title} runs the network on the images it scores: pass {bad} as uint8 "
+                                 "arrays or ImageSets (or leave this method out)")
+            scored = {k: det.score(v) for k, v in raw.items()}
+        else:
+            scored = {"id": det.score(id_features), **{k: det.score(v) for k, v in ood_features.items()}}
+        all_scores[label] = scored
+        if det.fitted_params():
+            fitted[label] = det.fitted_params()
+        for name in ood:
+            m = all_metrics(scored["id"], scored[name])
+            ci = bootstrap_interval(auroc, scored["id"], scored[name], n_boot=n_boot, seed=seed)
+            rows.append({"method": label, "title": det.title, "ood": name, "n_id": len(scored["id"]),
+                         "n_ood": len(scored[name]), **m.as_dict(), "auroc_low": ci.low, "auroc_high": ci.high})
+    table = pd.DataFrame(rows)
+    table.attrs.update({"model": adapter.name, "id_accuracy": id_features.accuracy(), "fitted": fitted,
+                        "n_train": len(train_features), "scores": all_scores})
+    return table

@@ -21,6 +21,7 @@ from .catalog import (
     sha256_of,
 )
 from .corruptions import corrupted_copy, recipe_counts
+from .folders import ImageFolderSet
 from .images import (
     CIFAR_MEAN,
     CIFAR_STD,
@@ -43,7 +44,7 @@ from .splits import (
     subset_indices,
 )
 
-__all__ = [
+__all__ = ["ImageFolderSet",
     "CIFAR_MEAN", "CIFAR_STD", "DATASETS", "FAR_OOD", "ID_VALIDATION_N", "ID_VALIDATION_SEED", "NEAR_OOD",
     "PREPROCESSING_ID", "ROLES", "SUBSTITUTES", "DataFile", "DatasetCorruptError", "DatasetSpec",
     "DatasetUnavailableError", "ImageSet", "availability", "corrupted_copy", "corruptions", "find_file",

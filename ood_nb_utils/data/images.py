@@ -94,7 +94,8 @@ def normalize(images: np.ndarray | torch.Tensor, *, mean: tuple[float, ...] = CI
     if t.ndim != 4 or t.shape[-1] != 3:
         raise ValueError(f"normalize expects N x H x W x 3 images, got shape {tuple(t.shape)}")
     t = t.permute(0, 3, 1, 2).float().div_(255.0)
-    return (t - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(std).view(1, 3, 1, 1)
+    stats = {"device": t.device, "dtype": t.dtype}
+    return (t - torch.tensor(mean, **stats).view(1, 3, 1, 1)) / torch.tensor(std, **stats).view(1, 3, 1, 1)
 
 
 # how a set's file becomes 32 x 32 RGB uint8 (to_rgb32); the normalisation belongs to the model

@@ -162,9 +162,15 @@ class Detector:
         """Subclasses learn their ID statistics here (after :meth:`fit` has stored ``head_``)."""
 
     def score(self, x) -> np.ndarray:
-        """Scores of ``x`` (cached features, or images for network-based detectors): float64, higher = more ID."""
+        """Scores of ``x``: float64, higher = more ID.
+
+        ``x`` is a :class:`~ood_nb_utils.extraction.features.Features` bundle (from ``extract`` or
+        ``Features.from_arrays``), images for network-based detectors, or a plain N x K logits / N x D penultimate
+        array or tensor for the detectors that read only those (:meth:`as_features` says which)."""
         if not self.is_fitted:
             raise RuntimeError(f"{self.title}: call fit(train, head) before score")
+        if isinstance(x, (np.ndarray, torch.Tensor)) and not self.needs.network:
+            x = self.as_features(x)
         out = self._score(x)
         out = out.double().numpy() if isinstance(out, torch.Tensor) else np.asarray(out, dtype=np.float64)
         if out.ndim != 1 or len(out) != len(x):
@@ -173,6 +179,31 @@ class Detector:
 
     def _score(self, x) -> torch.Tensor | np.ndarray:
         raise NotImplementedError
+
+    def as_features(self, array) -> Features:
+        """A plain array or tensor as the bundle this fitted detector reads: N x K logits for the detectors that
+        read only logits; N x D penultimate features for those that read the penultimate feature (their logits,
+        where needed, come from the fitted head, ``W h + b``). Anything else needs a full bundle."""
+        from ..extraction.features import Features
+
+        arrays = set(self.needs.arrays)
+        width = int(array.shape[1]) if getattr(array, "ndim", 0) == 2 else None
+        k, d = self.head_.num_classes, int(self.head_.weight.shape[1])
+        if arrays <= {"logits"}:
+            if width != k:
+                raise ValueError(f"{self.title} reads logits: pass an N x {k} array (got shape "
+                                 f"{tuple(array.shape)})")
+            return Features.from_arrays(logits=array)
+        if arrays <= {"penultimate", "logits"}:
+            if width != d:
+                raise ValueError(f"{self.title} reads the penultimate feature: pass an N x {d} array (got shape "
+                                 f"{tuple(array.shape)})")
+            h = torch.as_tensor(array).detach().float().cpu()
+            logits = h @ self.head_.weight.T + (0 if self.head_.bias is None else self.head_.bias)
+            return Features.from_arrays(penultimate=h, logits=logits)
+        missing = sorted(arrays - {"logits", "penultimate"})
+        raise ValueError(f"{self.title} reads {', '.join(missing)}, not only logits or the penultimate feature: "
+                         "pass Features.from_arrays(..., taps={name: N x C x H x W maps}) or extract(...)")
 
     def classify_logits(self, features: Features) -> torch.Tensor:
         """The logits this method classifies with (the network's own unless it reshapes them)."""

@@ -282,13 +282,13 @@ class ODIN(NetworkDetector):
                 out.append(scorers.odin(logits_of, batch, temperature=self.temperature, epsilon=self.epsilon,
                                         std=self.adapter_.std,
                                         scoring_net=lambda x: self.logits_from_taps(backend.run(x))))
-        return torch.cat(out).numpy()
+        return torch.cat(out).cpu().numpy()
 
     def _score(self, images):
         from ..extraction.backends import backend_for, key_parts
         from ..extraction.features import cached_per_image
 
-        params = {**self.cache_params(), **key_parts(backend_for(self.adapter_))}
+        params = {**self.cache_params(), **key_parts(self.adapter_, backend_for(self.adapter_))}
         return cached_per_image("odin", self.adapter_, images, params,
                                 lambda adapter, pixels: {"scores": self.compute(pixels)},
                                 version=ODIN_VERSION)["scores"]

@@ -68,7 +68,7 @@ def compute_gradients(adapter: ModelAdapter, pixels: np.ndarray, *, progress: bo
                disable=not progress, mininterval=20)
     for x in batches(adapter, pixels, BATCH_SIZE):
         for k, v in gradient_pass(adapter, x).items():
-            out[k].append(v.float().contiguous())
+            out[k].append(v.float().cpu().contiguous())
         bar.update(len(x))
     bar.close()
     return {k: torch.cat(v).numpy() for k, v in out.items()}
@@ -77,7 +77,7 @@ def compute_gradients(adapter: ModelAdapter, pixels: np.ndarray, *, progress: bo
 def gradient_features(adapter: ModelAdapter, images: ImageSet, *, progress: bool = True) -> Features:
     """Cached :func:`compute_gradients` of ``images``, keyed by (adapter fingerprint, image set with its
     transform); ``seconds_per_image`` holds the measured cost of the forward and backward pass."""
-    parts = cache_parts(adapter, image_identity(images), version=GRADIENT_VERSION)
+    parts = cache_parts(adapter, image_identity(images), version=GRADIENT_VERSION, **adapter.cache_key_parts)
 
     def compute() -> dict[str, np.ndarray]:
         start = time.perf_counter()
@@ -101,7 +101,7 @@ def perturb_cached(adapter: ModelAdapter, pixels: np.ndarray, gradients: Mapping
     bar = tqdm(total=len(pixels), desc=f"perturb {adapter.name} | {desc} [{backend.name}]", unit="img",
                disable=not progress, mininterval=20)
     for start, x in zip(range(0, len(pixels), BATCH_SIZE), batches(adapter, pixels, BATCH_SIZE), strict=True):
-        grad = grads[start:start + len(x)].contiguous(memory_format=torch.channels_last)
+        grad = grads[start:start + len(x)].to(x.device).contiguous(memory_format=torch.channels_last)
         perturbed.append(perturbed_penultimate(adapter, x, grad, fraction=fraction, epsilon=epsilon,
                                                region=region, generator=gen, backend=backend).float())
         bar.update(len(x))
@@ -130,7 +130,7 @@ def perturbed_features(adapter: ModelAdapter, images: ImageSet, *, fraction: flo
     """
     params = {"fraction": fraction, "epsilon": epsilon, "region": region, "seed": seed}
     parts = cache_parts(adapter, image_identity(images), params=params, version=PERTURBATION_VERSION,
-                        **key_parts(backend_for(adapter)))
+                        **key_parts(adapter, backend_for(adapter)))
 
     def compute() -> dict[str, np.ndarray]:
         gradients = gradient_features(adapter, images, progress=progress)

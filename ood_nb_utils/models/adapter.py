@@ -18,6 +18,12 @@ Two ways to build one:
 The adapter's :attr:`~ModelAdapter.fingerprint` (sha256 of its state dict plus how taps are read)
 keys every cached computation, so two adapters share cache entries only when they hold the same
 weights and read the same modules.
+
+**Device.** An adapter runs on one :attr:`~ModelAdapter.device` (``device=`` at construction, or
+:meth:`ModelAdapter.to`): ``"cpu"``, ``"cuda"``, ``"cuda:1"`` or a ``torch.device``; ``None`` picks CUDA when
+it is available. Extraction and the gradient passes of ODIN and AdaSCALE send each batch there and bring the
+results back to the CPU. The device is not part of the fingerprint; where a computation ran enters the cache key
+instead (:func:`device_key_parts`).
 """
 
 from __future__ import annotations
@@ -58,6 +64,31 @@ def state_dict_fingerprint(module: nn.Module) -> str:
     return digest.hexdigest()
 
 
+def resolve_device(device: str | torch.device | None) -> torch.device:
+    """``device`` as a ``torch.device``; ``None`` is CUDA when available, else the CPU."""
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        raise ValueError(f"device must be 'cpu', 'cuda', 'cuda:N' or a torch.device, got {device!r}") from err
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} asked for, but this torch sees no CUDA GPU "
+                         f"(torch {torch.__version__}); use device='cpu'")
+    return resolved
+
+
+def device_key_parts(device: torch.device) -> dict[str, str]:
+    """What the device adds to an on-disk cache key: nothing on the CPU (so CPU caches keep their keys), else
+    ``{"device": "cuda:<GPU model>"}``. A GPU's kernels round differently from the CPU's, and from another GPU
+    model's, in the last digits; so results computed on one are never read as another's."""
+    if device.type == "cpu":
+        return {}
+    if device.type == "cuda":
+        return {"device": f"cuda:{torch.cuda.get_device_name(device)}"}
+    return {"device": device.type}
+
+
 def _check_stats(name: str, values) -> tuple[float, ...]:
     values = tuple(float(v) for v in values)
     if len(values) != 3:
@@ -76,7 +107,7 @@ class ModelAdapter:
     """
 
     def __init__(self, net: nn.Module, *, head: nn.Linear, runner: TapRunner, spatial_taps: tuple[str, ...],
-                 mean, std, name: str, source: Mapping) -> None:
+                 mean, std, name: str, source: Mapping, device: str | torch.device | None = "cpu") -> None:
         if not isinstance(head, nn.Linear):
             raise TypeError(f"head must be the nn.Linear classifier, got {type(head).__name__}")
         self.net = net.eval()
@@ -87,17 +118,20 @@ class ModelAdapter:
         self.std = _check_stats("std", std)
         self.name = name
         self.source = dict(source)
+        self.device = torch.device("cpu")
+        self.to(device)
 
     # --- construction -------------------------------------------------------------------------
     @classmethod
     def from_module(cls, net: nn.Module, *, final: str, head: str, taps: Mapping[str, str] | None = None,
-                    mean, std, name: str) -> ModelAdapter:
+                    mean, std, name: str, device: str | torch.device | None = None) -> ModelAdapter:
         """Wrap any ``nn.Module`` through forward hooks.
 
         ``final`` names the module whose output is the map before global pooling (after the last
         ReLU), ``head`` the ``nn.Linear`` classifier, ``taps`` optional extra ``{tap name: module
         name}`` (e.g. ``{"layer3": "layer3"}``); module names are those of ``net.named_modules()``.
-        ``mean``/``std`` are the per-channel input normalisation the network was trained with.
+        ``mean``/``std`` are the per-channel input normalisation the network was trained with (on 0..1 pixels).
+        ``device``: where the network runs (module docstring); ``None`` picks CUDA when available.
         The penultimate feature is the global average of ``final``'s output, so the head must read
         exactly that (as in ResNets and DenseNets: global average pooling, flatten, linear).
         """
@@ -137,7 +171,18 @@ class ModelAdapter:
 
         source = {"kind": "hooks", "final": final, "head": head, "taps": extra}
         return cls(net, head=head_module, runner=runner, spatial_taps=(*extra, "final"), mean=mean, std=std,
-                   name=name, source=source)
+                   name=name, source=source, device=device)
+
+    def to(self, device: str | torch.device | None) -> ModelAdapter:
+        """Move the network to ``device`` (``None``: CUDA when available) and return this adapter."""
+        self.device = resolve_device(device)
+        self.net.to(self.device)
+        return self
+
+    @property
+    def cache_key_parts(self) -> dict[str, str]:
+        """What this adapter's device adds to a cache key (:func:`device_key_parts`)."""
+        return device_key_parts(self.device)
 
     # --- what the methods read ------------------------------------------------------------------
     def forward_taps(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -163,16 +208,17 @@ class ModelAdapter:
                 p.requires_grad_(True)
 
     def normalize(self, images: np.ndarray | torch.Tensor) -> torch.Tensor:
-        """uint8 N x H x W x 3 -> float N x 3 x H x W in [0, 1], normalised with this network's mean/std."""
+        """uint8 N x H x W x 3 -> float N x 3 x H x W in [0, 1], normalised with this network's mean/std, on
+        :attr:`device`."""
         from ..data import normalize
 
-        return normalize(images, mean=self.mean, std=self.std)
+        return normalize(torch.as_tensor(images).to(self.device), mean=self.mean, std=self.std)
 
     @cached_property
     def head(self) -> Head:
-        """The classifier head (detached copies of weight and bias)."""
-        bias = self.head_module.bias
-        return Head(self.head_module.weight.detach().clone(), None if bias is None else bias.detach().clone())
+        """The classifier head (detached copies of weight and bias, on the CPU, where detectors score)."""
+        weight, bias = self.head_module.weight, self.head_module.bias
+        return Head(weight.detach().cpu().clone(), None if bias is None else bias.detach().cpu().clone())
 
     @property
     def weight(self) -> torch.Tensor:
@@ -200,7 +246,7 @@ class ModelAdapter:
 
     def __repr__(self) -> str:
         return (f"ModelAdapter({self.name!r}, taps={list(self.spatial_taps)}, classes={self.num_classes}, "
-                f"fingerprint={self.fingerprint[:12]})")
+                f"device={self.device}, fingerprint={self.fingerprint[:12]})")
 
 
 def _capture(store: dict[str, torch.Tensor], tap: str):

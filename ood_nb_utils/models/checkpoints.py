@@ -70,7 +70,7 @@ def checkpoint_path(name: str) -> Path:
 def load_densenet(name: str) -> DenseNet3:
     """The plain ``nn.Module`` of a registered checkpoint (strict key matching, eval mode, channels_last)."""
     path = checkpoint_path(name)
-    state = torch.load(path, map_location="cpu", weights_only=False)
+    state = torch.load(path, map_location="cpu", weights_only=True)  # tensors only: no pickled code runs
     state = state.get("state_dict", state)
     state = {k.removeprefix("module."): v for k, v in state.items()}
     net = DenseNet3(depth=100, num_classes=CHECKPOINTS[name].num_classes)

@@ -69,7 +69,7 @@ def perturb_from_gradient(images: torch.Tensor, grad: torch.Tensor, *, fraction:
         chosen = torch.ones_like(flat, dtype=torch.bool)
     else:
         if region == "random":
-            rank = torch.rand(n, d, generator=generator)
+            rank = torch.rand(n, d, generator=generator).to(flat.device)  # drawn on the CPU: the same on any device
         else:
             rank = flat.abs() if region == "significant" else -flat.abs()
         idx = rank.topk(k, dim=1).indices

@@ -31,7 +31,7 @@ def odin(net: Callable[[torch.Tensor], torch.Tensor], images: torch.Tensor, *, s
     logits = net(x)
     loss = F.cross_entropy(logits / temperature, logits.argmax(1), reduction="sum")
     (grad,) = torch.autograd.grad(loss, x)
-    step = torch.where(grad >= 0, 1.0, -1.0) / torch.tensor(std, dtype=x.dtype).view(1, 3, 1, 1)
+    step = torch.where(grad >= 0, 1.0, -1.0) / torch.tensor(std, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
     with torch.no_grad():
         perturbed = (net if scoring_net is None else scoring_net)(
             (x - epsilon * step).contiguous(memory_format=torch.channels_last))

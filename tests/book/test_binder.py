@@ -25,9 +25,16 @@ def pip_lines(env_file: Path) -> list[str]:
     return next(d["pip"] for d in deps if isinstance(d, dict) and "pip" in d)
 
 
-def test_binder_environment_has_every_dependency_at_pyproject_versions():
+def constraints() -> dict[str, str]:
+    """The book's exact pins (book-constraints.txt)."""
+    lines = (ROOT / "book-constraints.txt").read_text().splitlines()
+    return dict(requirement(r) for r in lines if r.strip() and not r.startswith("#"))
+
+
+def test_binder_environment_has_every_dependency_at_the_books_versions():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     wanted = dict(requirement(r) for r in [*project["dependencies"], *project["optional-dependencies"]["book"]])
+    wanted.update(constraints())
     lines = pip_lines(BINDER / "environment.yml")
     got = dict(requirement(r) for r in lines if not r.startswith("-"))
     assert got == wanted, {k: (wanted.get(k), got.get(k)) for k in wanted.keys() | got.keys()
@@ -48,7 +55,19 @@ def test_binder_environment_never_refers_to_the_repository():
     assert "pip install --no-deps -e ." in post and ".binder/overrides.json" in post
 
 
-def test_the_conda_environment_pins_torch_as_pyproject():
+def test_the_package_takes_ranges_and_the_book_pins_them():
+    """pip install keeps a researcher's torch (a range), while make, CI and Binder build the book with the pins."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    core = dict(requirement(r) for r in project["dependencies"])
+    assert core["torch"].startswith(">=") and "torchvision" not in core
+    assert all("==" not in spec for spec in core.values()), core
+    pins = constraints()
+    assert pins == {"torch": "==2.14.1", "torchvision": "==0.29.1"}
+    make = (ROOT / "Makefile").read_text()
+    assert make.count("book-constraints.txt") >= 3  # the install's prerequisite, and uv's and pip's constraint
+
+
+def test_the_conda_environment_pins_torch_as_the_book():
     lines = pip_lines(ROOT / "environment.yml")
     pins = dict(requirement(r) for r in lines if r.startswith("torch"))
     assert pins == {"torch": "==2.14.1", "torchvision": "==0.29.1"}

@@ -139,3 +139,28 @@ def test_openvino_saves_its_converted_graph_and_a_later_process_reads_the_same_n
     names = backends.ReducedTaps(adapter).names
     assert backends.converted_model_path(adapter, names, (3, 64, 64)) != saved
     assert backends.converted_model_path(adapter, names[:2], (3, 32, 32)) != saved
+
+
+@pytest.mark.parametrize("size", [64, 224])
+def test_the_default_backend_takes_a_torchvision_resnet18_at_any_input_size(size, tmp_path, monkeypatch):
+    """extract with the machine's default backend (OpenVINO where installed: a graph converted per input shape)
+    agrees with eager within the backends' tolerance on an ImageNet-shaped network at 64 and 224 px."""
+    import numpy as np
+    from torchvision.models import resnet18
+
+    from ood_nb_utils.models import ModelAdapter
+
+    monkeypatch.setenv("OOD_NB_CACHE_DIR", str(tmp_path))
+    torch.manual_seed(0)
+    net = resnet18(weights=None, num_classes=10).eval()
+    adapter = ModelAdapter.from_module(net, final="layer4", head="fc", taps={"layer3": "layer3"},
+                                       mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225), name="resnet18",
+                                       device="cpu")
+    pixels = np.random.default_rng(size).integers(0, 256, (12, size, size, 3), dtype=np.uint8)
+    monkeypatch.delenv("OOD_NB_BACKEND")
+    default = extract(adapter, pixels, progress=False)
+    monkeypatch.setenv("OOD_NB_BACKEND", "eager")
+    eager = extract(adapter, pixels, progress=False)
+    assert default.arrays["final.max"].shape == (12, 512)
+    for k in ("logits", "penultimate", "final.max", "final.mean", "layer3.max", "layer3.mean"):
+        assert np.abs(default.arrays[k] - eager.arrays[k]).max() <= backends.TOLERANCE, k
