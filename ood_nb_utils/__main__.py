@@ -72,6 +72,11 @@ def _check_data(model: str, ood: list[str] | None) -> None:
         find_file(key)  # raises DatasetUnavailableError / DatasetCorruptError with the how-to
 
 
+def _in_percent(table, columns):
+    """A copy of ``table`` with ``columns`` (fractions) in % to two decimals, for printing."""
+    return table.assign(**{c: (100 * table[c]).round(2) for c in columns})
+
+
 def _load_factory(spec: str):
     """``package.module:factory`` -> the ModelAdapter that ``factory()`` returns."""
     import importlib
@@ -136,10 +141,7 @@ def _evaluate_user_model(args: argparse.Namespace) -> int:
         return 0
     print(f"model {adapter.name} on {adapter.device} | ID accuracy {100 * table.attrs['id_accuracy']:.2f}% | "
           f"fitted on {table.attrs['n_train']} train images")
-    shown = table.copy()
-    for col in ("auroc", "auroc_low", "auroc_high", "fpr95_id_positive", "fpr95_ood_positive", "aupr_in",
-                "aupr_out"):
-        shown[col] = (100 * shown[col]).round(2)
+    shown = _in_percent(table, ("auroc", "auroc_low", "auroc_high", "fpr95_id_positive", "fpr95_ood_positive"))
     print(shown[["method", "ood", "n_id", "n_ood", "auroc", "auroc_low", "auroc_high", "fpr95_id_positive",
                  "fpr95_ood_positive"]].to_string(index=False))
     if table.attrs["fitted"]:
@@ -211,9 +213,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     for m, s in searches.items():
         print(f"tuned {m} on held-out ID vs corrupted copies ({s['metric']}): best {s['best']} "
               f"({s['value']:.4f}) over {len(s['trace'])} settings")
-    table = result.table.copy()
-    for col in ("auroc", "fpr95_id_positive", "fpr95_ood_positive", "aupr_in", "aupr_out"):
-        table[col] = (100 * table[col]).round(2)
+    table = _in_percent(result.table, ("auroc", "fpr95_id_positive", "fpr95_ood_positive", "aupr_in", "aupr_out"))
     print(table[["method", "ood_name", "n_id", "n_ood", "auroc", "fpr95_id_positive", "fpr95_ood_positive",
                  "aupr_in", "aupr_out"]].to_string(index=False))
     if result.fitted():

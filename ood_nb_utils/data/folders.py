@@ -12,6 +12,7 @@ verified against it when the set is opened: a missing, extra or altered image fa
 
 from __future__ import annotations
 
+import copy
 import hashlib
 from pathlib import Path
 
@@ -104,8 +105,11 @@ class ImageFolderSet(torch.utils.data.Dataset):
     def subset(self, rows, name: str | None = None) -> ImageFolderSet:
         """The same folder restricted to positions ``rows`` of this set (same transform; its own cache identity)."""
         rows = np.asarray(rows, dtype=np.int64)
-        return ImageFolderSet(self.root, resize=self.resize, crop=self.crop, classes=self.classes,
-                              rows=self.rows[rows], name=name or f"{self.name}[{len(rows)}]")
+        out = copy.copy(self)  # the same folder, already listed and verified: nothing is read again
+        out.rows, out.name = self.rows[rows], name or f"{self.name}[{len(rows)}]"
+        out.files = [self.files[int(r)] for r in rows]
+        out.labels = self.labels[rows]
+        return out
 
     def images(self) -> np.ndarray:
         """Every image of the set in memory (uint8 N x crop x crop x 3): for small sets such as held-out images."""

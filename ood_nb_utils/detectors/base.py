@@ -198,9 +198,10 @@ class Detector:
             if width != d:
                 raise ValueError(f"{self.title} reads the penultimate feature: pass an N x {d} array (got shape "
                                  f"{tuple(array.shape)})")
+            from ..scorers import linear_head
+
             h = torch.as_tensor(array).detach().float().cpu()
-            logits = h @ self.head_.weight.T + (0 if self.head_.bias is None else self.head_.bias)
-            return Features.from_arrays(penultimate=h, logits=logits)
+            return Features.from_arrays(penultimate=h, logits=linear_head(h, self.head_.weight, self.head_.bias))
         missing = sorted(arrays - {"logits", "penultimate"})
         raise ValueError(f"{self.title} reads {', '.join(missing)}, not only logits or the penultimate feature: "
                          "pass Features.from_arrays(..., taps={name: N x C x H x W maps}) or extract(...)")

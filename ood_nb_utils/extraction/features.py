@@ -305,6 +305,13 @@ def run_stream(adapter: ModelAdapter, stream: Stream, backend, *, labels=None, d
     return arrays, digest.hexdigest()
 
 
+def _feature_parts(adapter: ModelAdapter, backend, identity: dict, **extra) -> dict:
+    """The cache key of an extraction: adapter, inputs, what is stored, and the backend and device unless eager on
+    the CPU (:func:`~ood_nb_utils.extraction.backends.key_parts`)."""
+    return cache_parts(adapter, identity, taps=list(adapter.taps), reductions=list(REDUCTIONS),
+                       version=FEATURE_VERSION, **extra, **key_parts(adapter, backend))
+
+
 def extract(adapter: ModelAdapter, images, labels=None, *, key: str | None = None, cache: bool = True,
             progress: bool = True) -> Features:
     """Activations of ``adapter`` on ``images``, cached on disk.
@@ -331,10 +338,7 @@ def extract(adapter: ModelAdapter, images, labels=None, *, key: str | None = Non
     inputs = as_inputs(images, labels)
     identity = inputs.identity if key is None else {"user_key": key}
     name = inputs.name if key is None else key
-    # the backend and the device enter the key unless eager on the CPU (backends.key_parts)
-    parts = cache_parts(adapter, identity, taps=list(adapter.taps), reductions=list(REDUCTIONS),
-                        normalised_by_caller=inputs.normalised, version=FEATURE_VERSION,
-                        **key_parts(adapter, backend))
+    parts = _feature_parts(adapter, backend, identity, normalised_by_caller=inputs.normalised)
 
     def compute() -> dict[str, np.ndarray]:
         arrays = run_network(adapter, inputs.pixels, backend, desc=f"{adapter.name} | {name}", progress=progress)
@@ -350,11 +354,6 @@ def extract(adapter: ModelAdapter, images, labels=None, *, key: str | None = Non
 def _extract_stream(adapter: ModelAdapter, stream: Stream, backend, labels, *, key: str | None, cache: bool,
                     progress: bool) -> Features:
     """:func:`extract` of a streamed Dataset or DataLoader (see there for the cache identity)."""
-    def parts_of(identity: dict) -> dict:
-        return cache_parts(adapter, identity, taps=list(adapter.taps), reductions=list(REDUCTIONS),
-                           labels_given=None if labels is None else cache_module.array_digest(np.asarray(labels)),
-                           version=FEATURE_VERSION, **key_parts(adapter, backend))
-
     def run(name: str) -> tuple[dict[str, np.ndarray], str]:
         return run_stream(adapter, stream, backend, labels=labels, desc=f"{adapter.name} | {name}", progress=progress)
 
@@ -365,7 +364,8 @@ def _extract_stream(adapter: ModelAdapter, stream: Stream, backend, labels, *, k
     expected = None if key is not None else stream_digest(stream.loader)
     identity = {"user_key": key} if key is not None else {"stream_sha256": expected}
     name = key or f"{stream.what}:{expected[:8]}"
-    parts = parts_of(identity)
+    given = None if labels is None else cache_module.array_digest(np.asarray(labels))
+    parts = _feature_parts(adapter, backend, identity, labels_given=given)
     found = cache_module.lookup("features", parts)
     if found is not None:
         return Features(adapter.name, name, found)
