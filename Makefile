@@ -6,10 +6,12 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 UV_VERSION := 0.13.9
+MATHJAX_DIR := _build/vendor/mathjax
+MATHJAX := $(MATHJAX_DIR)/tex-mml-chtml.js
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: book book-fresh test test-fast data pagetest lab labtest chromium lint benchmark clean
+.PHONY: book book-fresh mathjax test test-fast data pagetest lab labtest chromium lint benchmark clean
 
 # book-constraints.txt pins the book's exact torch and torchvision (the package itself takes ranges)
 $(VENV)/.installed: pyproject.toml book-constraints.txt
@@ -35,8 +37,22 @@ test: $(VENV)/.installed
 test-fast: $(VENV)/.installed
 	$(PY) -m pytest tests/unit
 
-book: $(VENV)/.installed
-	$(VENV)/bin/jupyter-book build . 2>&1 | tee _build_book.log; exit $${PIPESTATUS[0]}
+# OOD_NB_PROGRESS=0: no progress bar in the pages (a reader running a chapter keeps them)
+book: $(VENV)/.installed $(MATHJAX)
+	OOD_NB_PROGRESS=0 $(VENV)/bin/jupyter-book build . 2>&1 | tee _build_book.log; exit $${PIPESTATUS[0]}
+
+# MathJax from the npm registry (tools/js/package-lock.json), served by the built site itself so that its
+# equations render offline; ood_nb_utils.lectures.sphinx.mathjax points the pages at this copy
+mathjax: $(MATHJAX)
+$(MATHJAX): tools/js/package.json tools/js/package-lock.json
+	@# Node.js and npm come with the machine; where they do not, Debian's npm (waiting for apt's lock, which a
+	@# Chromium install in the background may hold)
+	@command -v npm >/dev/null || { echo "npm not found: installing Debian's npm for MathJax"; \
+	  $(SUDO) apt-get -o DPkg::Lock::Timeout=600 update -qq && DEBIAN_FRONTEND=noninteractive \
+	  $(SUDO) apt-get -o DPkg::Lock::Timeout=600 install -y -qq npm; }
+	npm ci --prefix tools/js --no-audit --no-fund --silent
+	rm -rf $(MATHJAX_DIR) && mkdir -p $(MATHJAX_DIR)
+	cd tools/js/node_modules/mathjax/es5 && cp -r tex-mml-chtml.js input output ui a11y adaptors sre $(CURDIR)/$(MATHJAX_DIR)/
 
 # Every page from scratch (Sphinx's incremental state removed; the activation cache is kept)
 book-fresh: $(VENV)/.installed

@@ -46,7 +46,7 @@
 #   on MobileNetV2, we check the direction on this network and say that it is a different network.
 # ```
 
-# %%
+# %% tags=["hide-input"]
 import time
 
 import matplotlib.pyplot as plt
@@ -104,14 +104,17 @@ best, median = int(np.argmax(per_channel)), int(np.argsort(per_channel)[len(per_
 fig, axes = plt.subplots(1, 3, figsize=(9, 3.2))
 for ax, ch, what in [(axes[0], best, "best"), (axes[1], median, "median")]:
     plots.mean_max_scatter(ax, id_features, ood_features, "final", ch, id_label="ImageNet sample (ID)",
-                           ood_label="Textures (OOD)", title=f"{what} channel {ch}: AUROC {100 * per_channel[ch]:.1f}%")
-axes[0].legend(markerscale=4, fontsize=8)
-axes[2].hist(100 * per_channel, bins=40, color="0.4")
-axes[2].axvline(50, color="black", lw=1, ls="--")
-axes[2].set(xlabel="per-channel ratio AUROC (%)", ylabel="channels", title="all 1,280 channels")
-fig.suptitle("NAP Fig. 1b on EfficientNet-Lite0's final map (ImageNet sample vs Textures)")
-fig.tight_layout()
-plt.show()
+                           ood_label="Textures (OOD)", ood_dataset="textures",
+                           title=f"{what} channel {ch}: AUROC {100 * per_channel[ch]:.1f}%")
+axes[2].hist(100 * per_channel, bins=40, color=plots.SERIES_COLORS[3])
+axes[2].axvline(50, color=plots.REFERENCE_COLOR, lw=1, ls="--")
+axes[2].set(xlabel="per-channel ratio AUROC (%)", ylabel="channels", title=f"all {len(per_channel):,} channels")
+plots.legend_below(fig, *axes[0].get_legend_handles_labels(), ncol=2)
+plots.show(fig, caption="After NAP Fig. 1b on EfficientNet-Lite0's final map: channel mean against channel max, one "
+           "point per image, for the channel whose max/(mean+1) ratio separates the ImageNet sample (ID) from Textures "
+           "best and for the median channel; right: every channel's ratio AUROC (dashed: chance).",
+           alt="Two scatter plots of channel mean against max for ImageNet and Textures images, and a histogram of "
+           "per-channel AUROCs.")
 holds = float((per_channel > 0.5).mean())
 display(Markdown(f"The ratio ranks the ImageNet sample above Textures in **{100 * holds:.1f}%** of the "
                  f"{len(per_channel)} channels; the median channel's AUROC is {100 * np.median(per_channel):.1f}%."))
@@ -185,19 +188,21 @@ display(Markdown(f"Scored: {table.n_id.iloc[0]} ID images and {table.n_ood.iloc[
 fig, ax = plt.subplots(figsize=(7, 4.6))
 order = shown.sort_values("auroc")
 rows_of = np.arange(len(order))
-for fitted, style, label in [(False, dict(fmt="o", color="black"), "fits nothing on ID data"),
-                             (True, dict(fmt="o", mfc="white", color="black"),
-                              "fitted or searched on second views of the scored ID images (optimistic)")]:
+kinds = plots.series_palette(["fits nothing on ID data",
+                              "fitted or searched on second views of the scored ID images (optimistic)"])
+for fitted, (label, color) in zip([False, True], kinds.items(), strict=True):
     pick = order.method.isin(FITTED).to_numpy() == fitted
     part = order[pick]
     ax.errorbar(part.auroc, rows_of[pick], xerr=[part.auroc - part.auroc_low, part.auroc_high - part.auroc],
-                ecolor="0.5", capsize=3, label=label, **style)
+                fmt="o" if not fitted else "s", color=color, capsize=3, label=label)
 ax.set_yticks(rows_of, order.title)
-ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), fontsize=8, ncol=1, frameon=False)
-ax.set(xlabel="AUROC (%), 95% bootstrap interval", title="EfficientNet-Lite0: ImageNet sample vs Textures")
+ax.set(xlabel="AUROC (%), 95% bootstrap interval")
 ax.grid(axis="x", alpha=0.3)
-fig.tight_layout()
-plt.show()
+plots.legend_below(fig, *ax.get_legend_handles_labels(), ncol=1)
+plots.show(fig, caption="Every feature-based method on EfficientNet-Lite0, ImageNet sample (ID) against Textures "
+           "(10 DTD classes): AUROC with its 95% bootstrap interval. Squares: methods fitted or searched on second "
+           "views of the scored ID images, whose scores are optimistic; circles: methods that fit nothing.",
+           alt="A dot plot with interval bars of AUROC per method, fitted methods marked differently.")
 
 # %% [markdown]
 # ## The papers' MobileNetV2 directions, on a different network

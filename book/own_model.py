@@ -103,7 +103,7 @@ agreement = pd.DataFrame([{"method": name, "max |score difference|": max(np.abs(
                            "AUROC, built-in (%)": 100 * metrics.auroc(ref[name]["cifar10"], ref[name]["textures"])}
                           for name in ours])
 display(agreement.style.format({"max |score difference|": "{:.1e}", "AUROC, plain module (%)": "{:.2f}",
-                                "AUROC, built-in (%)": "{:.2f}"}).hide(axis="index"))
+                                "AUROC, built-in (%)": "{:.2f}"}, na_rep="—").hide(axis="index"))
 worst = agreement["max |score difference|"].max()
 display(Markdown(f"Across {len(agreement)} detectors the two paths "
                  + ("give **bit-identical** scores" if worst == 0 else f"differ by at most **{worst:.1e}** in a score")
@@ -145,7 +145,7 @@ table = pd.DataFrame([{"method": detectors.get_class(name).title, "finite scores
                                                                                        for s in sc.values()),
                        "AUROC CIFAR-10 vs Textures (%)": 100 * metrics.auroc(sc["cifar10"], sc["textures"])}
                       for name, sc in scores.items()])
-display(table.style.format(precision=2).hide(axis="index"))
+display(table.style.format(precision=2, na_rep="—").hide(axis="index"))
 assert table["finite scores"].all(), "a detector returned NaN or inf on the ResNet"
 display(Markdown(f"All {len(table)} feature-based detectors ran on the ResNet-18 and returned finite scores "
                  f"(AUROCs from {table.iloc[:, 2].min():.1f}% to {table.iloc[:, 2].max():.1f}%, random weights)."))
@@ -174,7 +174,7 @@ held = pd.DataFrame([
         **ada.fitted_params()) + f" (eCDF of {ada.fit_info_.sizes['heldout (eCDF)']} held-out images)",
      "AUROC CIFAR-10 vs Textures (%)": 100 * metrics.auroc(*(ada.score(im) for im in few.values())),
      "images per set": 100}])
-display(held.style.format(precision=2).hide(axis="index"))
+display(held.style.format(precision=2, na_rep="—").hide(axis="index"))
 
 # %% [markdown]
 # ## The same from the command line and in your own code

@@ -33,7 +33,7 @@
 # on and which are substitutes, (2) compute {term}`AUROC` and FPR@95 under either convention, and
 # (3) read a baseline table for the CIFAR benchmarks.
 
-# %%
+# %% tags=["remove-cell"]
 # Outside this repository (Binder, Colab): install the book's package, then fetch the data this chapter needs
 # into a folder you can write to (beside the project's shared/ folder nothing is downloaded).
 import importlib.util
@@ -47,7 +47,7 @@ from ood_nb_utils.lectures import chapter
 
 chapter.fetch_data()
 
-# %%
+# %% tags=["hide-input"]
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -92,13 +92,15 @@ display(Markdown(
 
 # %%
 shown = [k for k in present.key if not k.endswith("_train")]
-fig, axes = plt.subplots(int(np.ceil(len(shown) / 3)), 3, figsize=(13, 1.9 * np.ceil(len(shown) / 3)))
+fig, axes = plt.subplots(int(np.ceil(len(shown) / 2)), 2, figsize=(9, 1.75 * np.ceil(len(shown) / 2)))
 for ax, key in zip(axes.flat, shown, strict=False):
     plots.image_grid(data.load(key, n=16, seed=0).images, ncols=8, ax=ax, title=data.DATASETS[key].display_name)
 for ax in list(axes.flat)[len(shown):]:
     ax.set_axis_off()
-fig.suptitle("Sample images per benchmark set (32 x 32 RGB, as fed to the network)")
-plt.show()
+plots.show(fig, caption=f"Sixteen seeded images of each of the {len(shown)} benchmark sets in this build, after the "
+           "test-time preprocessing (32 x 32 RGB, as fed to the network). Substitute sets say what they stand in "
+           "for.", alt="A grid of small sample images, two rows of eight per benchmark set, one panel per set: "
+           + ", ".join(data.DATASETS[k].display_name for k in shown) + ".")
 
 # %% [markdown]
 # ## The classifiers
@@ -120,7 +122,7 @@ acc = pd.DataFrame([
      "top-1 accuracy (%)": 100 * ctx.id_test.accuracy()}
     for ds, ctx in contexts.items()
 ])
-display(acc.style.format({"top-1 accuracy (%)": "{:.2f}"}).hide(axis="index"))
+display(acc.style.format({"top-1 accuracy (%)": "{:.2f}"}, na_rep="—").hide(axis="index"))
 
 # %% [markdown]
 # ## Metrics and the two FPR@95 conventions
@@ -148,7 +150,7 @@ anchor = {
     "AUROC (%)": 100 * metrics.auroc(energy_id, energy_c100),
 }
 ci = metrics.bootstrap_interval(metrics.auroc, energy_id, energy_c100, n_boot=300, seed=0)
-display(pd.Series(anchor).to_frame("Energy, CIFAR-10 vs CIFAR-100").style.format("{:.2f}"))
+display(pd.Series(anchor).to_frame("Energy, CIFAR-10 vs CIFAR-100").style.format("{:.2f}", na_rep="—"))
 display(Markdown(
     f"NAP's Table 9 reports 50.74 (FPR@95, ID-positive) and 89.76 (AUROC). We measure "
     f"{anchor['FPR@95, ID-positive (%)']:.2f} and {anchor['AUROC (%)']:.2f} "
@@ -185,7 +187,7 @@ for label, react in [("absolute threshold 1.6 (our default)", detectors.ReAct())
                  "FPR@95 ID-pos. (%)": 100 * metrics.fpr_at_95_tpr(s_id, s_ood, positive="id"),
                  "AUROC (%)": 100 * metrics.auroc(s_id, s_ood)})
 react_table = pd.DataFrame(rows)
-display(react_table.style.format(precision=2).hide(axis="index"))
+display(react_table.style.format(precision=2, na_rep="—").hide(axis="index"))
 display(Markdown(
     f"The mean pooled activation of the CIFAR-10 train subset is {c10.train.penultimate.mean():.3f}; the "
     f"percentile recipe clips at {rows[1]['clip value c']:.2f} and loses "
@@ -212,7 +214,7 @@ for name, res in results.items():
     for metric, label in [("auroc", "AUROC (%) ↑"), ("fpr95_id_positive", "FPR@95, ID-positive (%) ↓"),
                           ("fpr95_ood_positive", "FPR@95, OOD-positive (%) ↓")]:
         display(Markdown(f"**{label}**"))
-        display(summary_table(res.table, metric).style.format("{:.2f}").background_gradient(
+        display(summary_table(res.table, metric).style.format("{:.2f}", na_rep="—").background_gradient(
             axis=0, cmap="RdYlGn" if metric == "auroc" else "RdYlGn_r"))
 
 # %% [markdown]
@@ -231,15 +233,20 @@ display(results["densenet100-cifar10"].table.head(8).round(4))
 # %%
 for name, res in results.items():
     methods = ["msp", "energy", "react", "knn", "mahalanobis", "dice"]
-    fig, axes = plt.subplots(2, 3, figsize=(14, 7))
+    fig, axes = plt.subplots(2, 3, figsize=(9, 5.6))
     for ax, m in zip(axes.flat, methods, strict=True):
         title = detectors.get_class(m).title
         plots.score_histograms(ax, res.id_dataset, res.scores[m], xlabel=f"{title} score (higher = ID)", title=title,
                                legend=False)
-    fig.suptitle(f"{name}: score distributions, ID test vs each available OOD set")
-    fig.set_layout_engine("tight", rect=(0, 0.08, 1, 1))
-    plots.shared_legend(fig, axes.flat[0])
-    plt.show()
+    plots.legend_below(fig, *plots.panel_legend(axes.flat[0]), ncol=2)
+    titles = ", ".join(detectors.get_class(m).title for m in methods)
+    plots.show(fig, caption=f"Score distributions of six baselines ({titles}) on {name}: the "
+               f"{data.DATASETS[res.id_dataset].title} set (filled blue) against each available OOD set (outlines; "
+               "dashed: substitutes). Each panel's x-range runs from the lowest set's 1st to the highest set's 99th "
+               "percentile, reaching at most ten ID spans beyond the ID scores; a panel names every set with more "
+               "than 1% of its scores outside, and a log y-axis is labelled as such.",
+               alt=f"Six histogram panels, one per method ({titles}), for {name}: the ID score distribution "
+               "against the OOD sets' distributions.")
 
 # %% [markdown]
 # ## What we saw

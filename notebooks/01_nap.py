@@ -40,7 +40,7 @@
 # In the package: `scorers.nap_channel_ratio` (the ratio), `detectors.NAP` (Eq. 3) and
 # `detectors.NapX(base=...)` (Eq. 4 with any detector as the base).
 
-# %%
+# %% tags=["remove-cell"]
 # Outside this repository (Binder, Colab): install the book's package, then fetch the data this chapter needs
 # into a folder you can write to (beside the project's shared/ folder nothing is downloaded).
 import importlib.util
@@ -54,7 +54,7 @@ from ood_nb_utils.lectures import chapter
 
 chapter.fetch_data()
 
-# %%
+# %% tags=["hide-input"]
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -86,8 +86,12 @@ display(Markdown(chapter.data_note(contexts)))
 c10 = contexts["cifar10"]
 OOD_FIG, CH = "textures", 333
 imgs, maps, gap = nap_claims.same_mean_example(c10, OOD_FIG, CH)
-plots.activation_pair(imgs, maps, ["CIFAR-10 (ID)", "Textures (OOD)"], CH, nap_channel_ratio,
-                      title=f"Fig. 1a: channel means {100 * gap:.1f}% apart (densenet100-cifar10, final map)")
+fig = plots.activation_pair(imgs, maps, ["CIFAR-10 (ID)", "Textures (OOD)"], CH, nap_channel_ratio)
+plots.show(fig, caption=f"After NAP Fig. 1a: a CIFAR-10 test image and a Textures image whose channel-{CH} means "
+           f"(of the final 342 x 8 x 8 map of densenet100-cifar10) are {100 * gap:.2f}% apart, each beside that "
+           "channel's activation map on one colour scale; the titles give each map's mean, max and max/(mean+1).",
+           alt=f"Two images with their channel-{CH} activation maps: the maps have nearly the same mean but "
+           "different maxima.")
 
 # %% [markdown]
 # ## Channel mean vs channel max over whole datasets (Fig. 1b)
@@ -104,13 +108,19 @@ ratio = {tap: {d: nap_channel_ratio(f.arrays[f"{tap}.max"], f.arrays[f"{tap}.mea
          for tap in ("conv1", "trans1", "trans2", "final")}
 per_channel = metrics.auroc_per_column(ratio["final"]["id"], ratio["final"]["ood"])
 grid = [CH] + [int(c) for c in np.argsort(per_channel)[np.linspace(0, len(per_channel) - 1, 8).astype(int)]]
-fig, axes = plt.subplots(3, 3, figsize=(12, 10))
+fig, axes = plt.subplots(3, 3, figsize=(9, 8.4))
 for ax, ch in zip(axes.flat, grid, strict=True):
     plots.mean_max_scatter(ax, id_f, ood_f, "final", ch, id_label="CIFAR-10 test (ID)", ood_label="Textures (OOD)",
-                           title=f"channel {ch}: ratio AUROC {100 * per_channel[ch]:.1f}%")
-axes.flat[0].legend(markerscale=4, fontsize=8)
-fig.suptitle("Fig. 1b: channel mean vs max, densenet100-cifar10 final map (one point per image)")
-plt.show()
+                           ood_dataset=OOD_FIG, title=f"channel {ch}: ratio AUROC {100 * per_channel[ch]:.1f}%")
+plots.legend_below(fig, *axes.flat[0].get_legend_handles_labels(), ncol=2)
+plots.show(fig, caption=f"After NAP Fig. 1b: channel mean (x) against channel max (y) of the final map of "
+           f"densenet100-cifar10, one point per image (up to 1,500 per set), CIFAR-10 test (ID) against Textures. "
+           f"The first panel is channel {CH}, the paper's; the other eight are spread evenly over the channels' "
+           "ratio AUROCs, lowest to highest.",
+           alt="Nine scatter plots of channel mean against channel max for CIFAR-10 and Textures images, one per "
+           "channel, each titled with its ratio AUROC.")
+
+# %%
 frac_holds = float((per_channel > 0.5).mean())
 display(Markdown(
     f"Over all {len(per_channel)} channels, the max/(mean+1) ratio ranks CIFAR-10 above Textures in "
@@ -132,8 +142,15 @@ scene_f = c10.features(SCENE)
 DEPTHS = {"conv1": "c1: after the first conv", "trans1": "t1: transition 1, before pooling",
           "trans2": "t2: transition 2, before pooling", "final": "p: before global pooling"}
 depth_auc = {tap: metrics.auroc_per_column(ratio[tap]["id"], ratio[tap]["scene"]) for tap in DEPTHS}
-plots.mean_max_by_depth(id_f, scene_f, depth_auc, DEPTHS, id_label="CIFAR-10", ood_label=SCENE_NAME,
-                        title=f"Fig. 4/5: channel mean vs max at four depths, CIFAR-10 vs {SCENE_NAME}")
+fig = plots.mean_max_by_depth(id_f, scene_f, depth_auc, DEPTHS, id_label="CIFAR-10 test (ID)",
+                              ood_label=SCENE_NAME, ood_dataset=SCENE)
+plots.show(fig, caption=f"After NAP Figs. 4 and 5: for four depths of densenet100-cifar10, channel mean against "
+           f"channel max of the channel whose ratio AUROC is the median at that depth (CIFAR-10 test vs {SCENE_NAME}, "
+           "one point per image), and the distribution of all channels' ratio AUROCs per depth (dotted: chance).",
+           alt="Four scatter plots of channel mean against max at increasing depth, and a box plot of "
+           "per-channel ratio AUROCs for each depth.")
+
+# %%
 display(pd.DataFrame({t: {"channels": len(a), "share with AUROC > 50% (%)": 100 * (a > .5).mean(),
                           "median AUROC (%)": 100 * np.median(a)} for t, a in depth_auc.items()}).T.round(1))
 
@@ -145,12 +162,17 @@ display(pd.DataFrame({t: {"channels": len(a), "share with AUROC > 50% (%)": 100 
 
 # %%
 fig2 = evaluate(c10, ["energy", "nap", "nap_e"], [OOD_FIG, "cifar100"], params={"nap_e": {"w": 0.4}})
-fig, axes = plt.subplots(1, 3, figsize=(14, 3.8))
+fig, axes = plt.subplots(1, 3, figsize=(9, 3.2))
 for ax, m, label in zip(axes, ["energy", "nap", "nap_e"], ["Energy (negative free energy)", "NAP score (Eq. 3)",
                                                            "NAP-E, log of Eq. 4 (w = 0.4)"], strict=True):
-    plots.score_histograms(ax, "cifar10", fig2.scores[m], xlabel=label, title=fig2.detectors[m].title)
-fig.suptitle("Fig. 2: score distributions, CIFAR-10 (ID) vs Textures and CIFAR-100 (densenet100-cifar10)")
-plt.show()
+    plots.score_histograms(ax, "cifar10", fig2.scores[m], xlabel=label, title=fig2.detectors[m].title, legend=False)
+plots.legend_below(fig, *plots.panel_legend(axes[0]), ncol=3)
+plots.show(fig, caption="After NAP Fig. 2: distributions of Energy, NAP (Eq. 3) and NAP-E (log of Eq. 4, the "
+           "paper's Table 8 w = 0.4) on densenet100-cifar10, CIFAR-10 test (ID, filled) against Textures and "
+           "CIFAR-100 (outlines).", alt="Three histogram panels, Energy, NAP and NAP-E, each showing the CIFAR-10 "
+           "score distribution against Textures and CIFAR-100.")
+
+# %%
 t2 = fig2.table.set_index(["method", "ood"]).auroc * 100
 display(Markdown("AUROC (%) on Textures / CIFAR-100: " + "; ".join(
     f"{fig2.detectors[m].title} {t2[m, OOD_FIG]:.2f} / {t2[m, 'cifar100']:.2f}" for m in ["energy", "nap", "nap_e"])))
@@ -183,17 +205,21 @@ display(pd.DataFrame([recipe_counts(c10.pseudo_ood().recipe)], index=["images pe
 OOD_ALL = {ds: [*data.NEAR_OOD[ds], "mnist", *NAP_SETS, *data.SUBSTITUTES] for ds in MODELS}
 runs = {ds: evaluate(ctx, [*BASES, "nap", *NAPS], OOD_ALL[ds]) for ds, ctx in contexts.items()}
 w_table = nap_claims.w_table(runs)
-display(w_table.style.format(precision=2).hide(axis="index"))
+display(w_table.style.format(precision=2, na_rep="—").hide(axis="index"))
 
-fig, axes = plt.subplots(1, 2, figsize=(12, 3.6))
+fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
+naps_palette = plots.series_palette([runs["cifar10"].detectors[n].title for n in NAPS])
 for ax, ds in zip(axes, MODELS, strict=True):
     for n in NAPS:
+        title = runs[ds].detectors[n].title
         trace = sorted((s["w"], 100 * v) for s, v in runs[ds].detectors[n].search_.trace)
-        ax.plot(*zip(*trace, strict=True), marker=".", label=runs[ds].detectors[n].title)
-    ax.set(xlabel="w (weight of the base score in Eq. 4)", ylabel="AUROC clean vs corrupted held-out (%)",
-           title=f"{MODELS[ds]}: the w search (points evaluated)")
-axes[0].legend(fontsize=8)
-plt.show()
+        ax.plot(*zip(*trace, strict=True), marker=".", label=title, color=naps_palette[title])
+    ax.set(xlabel="w (weight of the base score in Eq. 4)", ylabel="AUROC clean vs corrupted (%)",
+           title=MODELS[ds])
+plots.legend_below(fig, *axes[0].get_legend_handles_labels(), ncol=len(NAPS))
+plots.show(fig, caption="The w search of each NAP-X (Sec. 4.2, App. H): the AUROC of clean against corrupted "
+           "validation images at every w the golden-section search evaluated, per model. OOD test sets are not "
+           "used.", alt="Two line plots, one per model, of the search objective against w for each NAP variant.")
 
 # %% [markdown]
 # **Does the source of the clean images matter?** The same searches on 1,000 *train* images (outside the fit subset,
@@ -203,10 +229,11 @@ plt.show()
 # %%
 source_effect = nap_claims.heldout_source_effect(contexts, runs, {ds: [*data.NEAR_OOD[ds], *SETS_HERE]
                                                                   for ds in MODELS})
-display(source_effect.style.format(precision=2).hide(axis="index"))
+display(source_effect.style.format(precision=2, na_rep="—").hide(axis="index"))
 at_one = [(ds, n) for ds in MODELS for n in NAPS if runs[ds].detectors[n].w_ >= 0.995]
 for ds, n in at_one:
-    display(nap_claims.w_search_diagnosis(runs[ds], contexts[ds], n).style.format(precision=2).hide(axis="index"))
+    display(nap_claims.w_search_diagnosis(runs[ds], contexts[ds], n).style.format(precision=2, na_rep="—")
+            .hide(axis="index"))
 display(Markdown(f"Largest change of a mean AUROC between the two sources: "
                  f"{source_effect['ΔAUROC (train - split)'].abs().max():.2f} points. Searches ending at w = 1: "
                  + (", ".join(f"{runs[ds].detectors[n].title} on {ds}" for ds, n in at_one) or "none") + "."))
@@ -220,7 +247,7 @@ display(Markdown(f"Largest change of a mean AUROC between the two sources: "
 
 # %%
 table4, single_layer = nap_claims.table_4(contexts, SETS_HERE, SUBS)
-display(table4.style.format(precision=2))
+display(table4.style.format(precision=2, na_rep="—"))
 best_layer = {ds: table4.loc[["c1", "t1", "t2", "p"], f"{ds} paper sets here AUROC"].idxmax() for ds in MODELS}
 display(Markdown("Best single layer by AUROC on the available paper sets: "
                  + ", ".join(f"{ds}: **{best_layer[ds]}**" for ds in MODELS) + " (the paper: p for both)."))
@@ -236,11 +263,12 @@ tables67, wins = nap_claims.tables_6_7(runs, SETS_HERE + SUBS), nap_claims.gains
 for ds, table in tables67.items():
     display(Markdown(f"**Table {6 if ds == 'cifar10' else 7} ({ds} as ID)**; missing sets: "
                      f"{', '.join(data.DATASETS[d].title for d in NAP_SETS if d not in SETS_HERE)}"))
-    display(table.style.format(precision=2))
+    display(table.style.format(precision=2, na_rep="—"))
 display(nap_claims.gain_counts(wins))
 display(Markdown(f"**Suspect paper cells** (`claims.nap.suspect_textures`: ours >= {nap_claims.SUSPECT_RATIO:.0f}x "
                  f"the paper's and within {nap_claims.SWAP_TOLERANCE:.0f} pts of its LSUN-Crop cell):"))
-display(nap_claims.suspect_textures(tables67).drop(columns="key").style.format(precision=2).hide(axis="index"))
+display(nap_claims.suspect_textures(tables67).drop(columns="key").style.format(precision=2, na_rep="—")
+        .hide(axis="index"))
 
 # %% [markdown]
 # ## Near-OOD: CIFAR-10 vs CIFAR-100 (Table 9)
@@ -266,7 +294,7 @@ display(Markdown("With the paper's Table 8 weights instead of ours (scored split
 boot = nap_claims.bootstrap_gains(
     runs, [("cifar10", "cifar100"), ("cifar10", "textures"), ("cifar100", "cifar10"), ("cifar100", "textures")],
     [("energy", "nap_e"), ("react", "nap_r"), ("ash_s", "nap_a")])
-display(boot.style.format(precision=2).hide(axis="index"))
+display(boot.style.format(precision=2, na_rep="—").hide(axis="index"))
 
 # %% [markdown]
 # ## Accuracy vs detection (Fig. 6)
@@ -276,13 +304,17 @@ display(boot.style.format(precision=2).hide(axis="index"))
 
 # %%
 fig6 = nap_claims.accuracy_and_auroc(runs, contexts, [*BASES, "nap", *NAPS])
-fig, axes = plt.subplots(1, 2, figsize=(13, 4.5))
+fig, axes = plt.subplots(1, 2, figsize=(9, 4.4))
 for ax, (ds, pts) in zip(axes, fig6.groupby("ID", sort=False), strict=True):
-    plots.labelled_scatter(ax, pts.accuracy, pts.AUROC, pts.title, highlight=pts["is NAP"].to_numpy())
-    ax.set(xlabel=f"ID test accuracy, {ds} (%)", ylabel="mean AUROC over far-OOD + substitute sets (%)",
-           title=MODELS[ds])
-fig.suptitle("Fig. 6: ID accuracy vs OOD AUROC (red: NAP variants)")
-plt.show()
+    plots.labelled_scatter(ax, pts.accuracy, pts.AUROC, pts.title, highlight=pts["is NAP"].to_numpy(), min_xspan=4)
+    span = pts.accuracy.max() - pts.accuracy.min()
+    ax.set(xlabel=f"ID test accuracy, {ds} (%)", ylabel="mean AUROC, far-OOD + substitutes (%)",
+           title=f"{MODELS[ds]}: accuracy spans {span:.2f} points")
+plots.show(fig, caption="After NAP Fig. 6: each method's ID test accuracy against its mean AUROC over the far-OOD "
+           "and substitute sets, per model (circles: NAP and its variants, which classify exactly as their base "
+           "does; methods at the same point share a label). Both x-axes span at least 4 accuracy points, so that a "
+           "difference of a few images is not drawn as a large one; each title gives the actual span.",
+           alt="Two scatter plots, one per model, of accuracy against mean AUROC, one labelled point per method.")
 
 # %% [markdown]
 # ## What we saw

@@ -49,7 +49,7 @@
 # OpenOOD's, trained three times; ours is the single DICE DenseNet-BC-100 checkpoint, so per-set
 # numbers are a loose check.
 
-# %%
+# %% tags=["remove-cell"]
 # Outside this repository (Binder, Colab): install the book's package, then fetch the data this chapter needs
 # into a folder you can write to (beside the project's shared/ folder nothing is downloaded).
 import importlib.util
@@ -63,7 +63,7 @@ from ood_nb_utils.lectures import chapter
 
 chapter.fetch_data()
 
-# %%
+# %% tags=["hide-input"]
 import itertools
 
 import matplotlib.pyplot as plt
@@ -108,30 +108,43 @@ print({ds: f"{1000 * st.seconds_per_image:.0f} ms per image for gradient + pertu
 ada = {(ds, v): ada_claims.fit_adascale(st, v) for ds, st in study.items() for v in "al"}
 
 # %% [markdown]
-# ## The observation: activation shift at the top activations (Fig. 3)
+# ## Activation shift by rank (Figs. 3 and 5)
 #
 # Per image, activations are sorted by their unperturbed value (rank 1 = largest); the curves are
 # the mean shift $|a^\varepsilon - a|$ at each rank over the images of a set, with one standard
-# deviation shaded for the ID set.
+# deviation shaded for the ID set. The paper's observation is that OOD images shift more at the top ranks; look at
+# the left end of the top row, where the OOD curves should lie above the blue one.
 
 # %%
-fig, axes = plt.subplots(2, 2, figsize=(13, 7))
+fig, axes = plt.subplots(2, 2, figsize=(9, 6.4))
+top_shift = {}  # mean shift over the top 1% of ranks, per (ID, set): the figure's one-line reading
 for (i, (what, label)), (j, ds) in itertools.product(
-        enumerate([("shift", "activation shift |a_eps - a|"), ("perturbed", "perturbed activation a_eps")]),
+        enumerate([("shift", "shift |a_eps - a|"), ("perturbed", "perturbed activation a_eps")]),
         enumerate(MODELS)):
     ax, id_curve, st = axes[i, j], by_rank(study[ds].test[ds], what), study[ds]
     ranks = np.arange(1, id_curve.shape[1] + 1)
-    ax.plot(ranks, id_curve.mean(0), color=plots.ID_COLOR, lw=2, label=plots.label_of(ds, len(id_curve)))
+    top = max(1, len(ranks) // 100)
+    ax.plot(ranks, id_curve.mean(0), color=plots.ID_STYLE.color, lw=2)
     ax.fill_between(ranks, id_curve.mean(0) - id_curve.std(0), id_curve.mean(0) + id_curve.std(0),
-                    color=plots.ID_COLOR, alpha=0.2)
+                    color=plots.ID_STYLE.color, alpha=0.2)
     for d in st.ood:
-        ax.plot(ranks, by_rank(st.test[d], what).mean(0), color=plots.color_of(d), lw=1.2,
-                ls="--" if data.DATASETS[d].is_substitute else "-", label=plots.label_of(d, len(st.test[d])))
-    ax.set(xscale="log", xlabel="rank of the unperturbed activation (1 = largest, log scale)", ylabel=label,
-           title=f"{ds} as ID ({'Fig. 3' if what == 'shift' else 'Fig. 5'})")
-axes[0, 1].legend(fontsize=7, ncol=2)
-fig.suptitle("Figs. 3 and 5: activation shift and perturbed activation by rank (o = 5%, eps = 0.5)")
-plt.show()
+        curve = by_rank(st.test[d], what).mean(0)
+        ax.plot(ranks, curve, color=plots.color_of(d), lw=1.2, ls=plots.style_of(d).linestyle)
+        if what == "shift":
+            top_shift[(ds, d)] = curve[:top].mean() / id_curve.mean(0)[:top].mean()
+    ax.set(xscale="log", xlabel="rank of the unperturbed activation (log scale)", ylabel=label,
+           title=f"{data.DATASETS[ds].title} as ID ({'Fig. 3' if what == 'shift' else 'Fig. 5'})")
+plots.legend_below(fig, *plots.dataset_handles(sorted({d for st in study.values() for d in st.ood}),
+                                               other_cifar="the other CIFAR (near-OOD)"), ncol=3)
+higher = {ds: [d for (m, d), r in top_shift.items() if m == ds and r > 1] for ds in MODELS}
+plots.show(fig, caption=f"After AdaSCALE Figs. 3 and 5: the mean activation shift under the perturbation (top; "
+           f"o = 5%, eps = 0.5) and the mean perturbed activation (bottom) at each rank of the unperturbed "
+           f"activation (1 = largest), {G} images per set; blue: the ID test set of the panel's model, shaded one "
+           "standard deviation. Over the top 1% of ranks, the OOD mean shift is above the ID one on "
+           + " and ".join(f"{len(higher[ds])} of {len(study[ds].ood)} sets for {ds}" for ds in MODELS)
+           + " (point estimates).",
+           alt="Four line plots of activation shift and perturbed activation against activation rank, one curve "
+           "per dataset, for the CIFAR-10 and CIFAR-100 models.")
 
 # %% [markdown]
 # ## Q and Q' as OOD indicators (Fig. 4)
@@ -142,15 +155,26 @@ plt.show()
 
 # %%
 ratios = ada_claims.q_ratios(study)
-fig, axes = plt.subplots(1, 2, figsize=(13, 3.8))
+fig, axes = plt.subplots(1, 2, figsize=(9, 3.6), sharey=True)
+q_names = {"Q_OOD / Q_ID": "Q", "Q_prime_OOD / Q_prime_ID": "Q′"}
 for ax, ds in zip(axes, MODELS, strict=True):
-    r = ratios[ratios.ID == ds].set_index("OOD")[["Q_OOD / Q_ID", "Q_prime_OOD / Q_prime_ID"]]
-    r.set_axis([n.split(" (")[0] for n in r.index]).plot.bar(ax=ax, rot=30)
-    ax.axhline(1.0, color="black", lw=0.8)
-    ax.set(ylabel="ratio of means, OOD / ID", title=f"{ds} as ID")
-fig.suptitle("Fig. 4: Q and Q' ratios per OOD set (above 1 = larger for OOD)")
-plt.show()
-display(ratios.style.format(precision=2).hide(axis="index"))
+    r = ratios[ratios.ID == ds].set_index("OOD")[list(q_names)].rename(columns=q_names)
+    short = [n.split(" (substitute")[0] + (" (substitute)" if "(substitute" in n else "") for n in r.index]
+    palette = plots.grouped_bars(ax, short, {c: r[c].to_numpy() for c in r.columns},
+                                 ylabel="ratio of means, OOD / ID", title=f"{data.DATASETS[ds].title} as ID",
+                                 legend=False)
+    ax.axhline(1.0, color=plots.REFERENCE_COLOR, lw=1, ls="--")
+plots.legend_below(fig, *plots.patch_handles(palette), ncol=2)
+above = {k: int((ratios[c] > 1).sum()) for c, k in q_names.items()}
+plots.show(fig, caption=f"After AdaSCALE Fig. 4: the mean of Q and of Q′ on each OOD set divided by its mean on "
+           f"the ID test set, at the paper's defaults (k1 = 1%, k2 = 5%, lambda = 10), {G} images per set; dashed: "
+           f"ratio 1. The ratio is above 1 (larger for OOD, as an OOD likelihood should be) for Q on {above['Q']} "
+           f"and for Q′ on {above['Q′']} of the {len(ratios)} (model, set) pairs (point estimates).",
+           alt="Two bar charts, one per model, of the OOD-to-ID ratio of Q and Q-prime for each OOD set, with a "
+           "reference line at 1.")
+
+# %%
+display(ratios.style.format(precision=2, na_rep="—").hide(axis="index"))
 
 # %% [markdown]
 # ## Choosing hyperparameters on the validation split
@@ -165,7 +189,7 @@ searches = {(ds, v): tune(det, None, (study[ds].val_id, study[ds].val_ood), cons
             for (ds, v), det in ada.items()}
 search, best = ada_claims.search_summary(searches)
 tuned = {key: r.detector for key, r in searches.items()}
-display(ada_claims.chosen_table(best).style.format(precision=2).hide(axis="index"))
+display(ada_claims.chosen_table(best).style.format(precision=2, na_rep="—").hide(axis="index"))
 
 # %% [markdown]
 # ## Adaptive vs fixed percentile (Fig. 7)
@@ -175,39 +199,72 @@ display(ada_claims.chosen_table(best).style.format(precision=2).hide(axis="index
 # for insight only: it plays no part in the choice.
 
 # %%
-fig, axes = plt.subplots(2, 2, figsize=(12, 9), layout="constrained")
+fig, axes = plt.subplots(2, 2, figsize=(9, 8.6), layout="constrained")
 for j, ds in enumerate(MODELS):
     k2 = best[(ds, "a")]["k2"]
     val_grid = search[(search.ID == ds) & (search.variant == "a") & (search.k2 == k2)].pivot(
         index="p_min", columns="p_max", values="val AUROC")
-    for i, (grid, what) in enumerate([(val_grid, "validation AUROC (ID half vs TIN val)"),
-                                      (ada_claims.test_grid(study[ds], tuned[(ds, "a")]),
-                                       "test AUROC, mean over near + far sets")]):
-        plots.annotated_heatmap(axes[i, j], grid.values, xticks=[f"{p:g}" for p in P_GRID],
-                                yticks=[f"{p:g}" for p in P_GRID], xlabel="p_max", ylabel="p_min",
-                                title=f"{ds}: {what}, k2 = {k2:g}%", fontsize=5.5, highlight=lambda r, c: r == c,
-                                colorbar_label="AUROC (%)")
-fig.suptitle("Fig. 7: AdaSCALE-A over p_min x p_max; diagonal (red numbers) = SCALE")
-plt.show()
+    grids = [(val_grid, "validation"), (ada_claims.test_grid(study[ds], tuned[(ds, "a")]), "test, near + far")]
+    lo, hi = min(np.nanmin(g.values) for g, _ in grids), max(np.nanmax(g.values) for g, _ in grids)
+    chosen = (list(P_GRID).index(best[(ds, "a")]["p_min"]), list(P_GRID).index(best[(ds, "a")]["p_max"]))
+    for i, (grid, what) in enumerate(grids):
+        mesh = plots.annotated_heatmap(axes[i, j], grid.values, xticks=[f"{p:g}" for p in P_GRID],
+                                       yticks=[f"{p:g}" for p in P_GRID], xlabel="p_max", ylabel="p_min",
+                                       title=f"{data.DATASETS[ds].title}: {what} AUROC (%), k2 = {k2:g}%",
+                                       highlight=lambda r, c: r == c, chosen=chosen, vmin=lo, vmax=hi)
+    fig.colorbar(mesh, ax=axes[:, j], shrink=0.6, location="bottom",
+                 label=f"AUROC (%), {data.DATASETS[ds].title}: {lo:.1f} to {hi:.1f}")
+plots.show(fig, caption="After AdaSCALE Fig. 7: AdaSCALE-A's AUROC over p_min x p_max at the chosen k2, on the "
+           "validation split (top: ID half against TinyImageNet validation images, what the search maximised) and "
+           "on the test sets (bottom: mean over near and far sets, shown for insight only). Bold numbers: the "
+           "diagonal p_min = p_max, which is SCALE; outlined: the setting the search chose. Each model's two panels "
+           "share one colour range, stated under them.",
+           alt="Four heatmaps of AUROC over p_min and p_max, validation and test for each model, with the "
+           "diagonal in bold and the chosen cell outlined.")
 
 # %% [markdown]
 # ## Sensitivity to k1, k2 and lambda (Fig. 6)
+#
+# The paper's Fig. 6 says that k1 (the share of activations whose shift makes Q) matters far more than k2 (the share
+# whose perturbed values make C_o), and that lambda works around 10. Top: the validation AUROC over k1 x k2, each
+# with all other settings as chosen; read along a column (k1 changes) against along a row (k2 changes). Bottom:
+# the test FPR@95 as lambda varies, per model and near/far group.
 
 # %%
 K1_GRID, K2_FIG, LAMBDAS = [0.5, 1.0, 2.0, 5.0, 10.0], [1.0, 5.0, 10.0, 50.0, 100.0], [0, 1, 5, 10, 20, 50, 100]
-fig, axes = plt.subplots(1, 3, figsize=(16, 4.2), layout="constrained")
-for ax, ds in zip(axes[:2], MODELS, strict=True):
-    plots.annotated_heatmap(ax, ada_claims.k_grid(study[ds], tuned[(ds, "a")], K1_GRID, K2_FIG), fontsize=7,
-                            xticks=[f"{k:g}%" for k in K2_FIG], yticks=[f"{k:g}%" for k in K1_GRID],
-                            xlabel="k2 (share of D for C_o)", ylabel="k1 (share of D for Q)",
-                            title=f"Fig. 6a, {ds}: validation AUROC (%)", colorbar_label="")
+WINDOW = 5.0  # each heatmap's colour range: the WINDOW points below its best cell
+fig, axes = plt.subplot_mosaic([["cifar10", "cifar100"], ["lambda", "lambda"]], figsize=(9, 7.4),
+                               layout="constrained", height_ratios=[1.1, 1])
+spans = {}
+for ds in MODELS:
+    grid, ax = ada_claims.k_grid(study[ds], tuned[(ds, "a")], K1_GRID, K2_FIG), axes[ds]
+    spans[ds] = float(np.nanmax(grid) - np.nanmin(grid))
+    if spans[ds] < 0.05:  # a constant grid says nothing a sentence cannot
+        ax.set_axis_off()
+        ax.text(0.5, 0.5, f"{data.DATASETS[ds].title}: every (k1, k2) cell\ngives the same validation AUROC,\n"
+                f"{np.nanmax(grid):.1f}%", ha="center", va="center", transform=ax.transAxes)
+        continue
+    k2_chosen = best[(ds, "a")]["k2"]
+    plots.annotated_heatmap(ax, grid, xticks=[f"{k:g}%" for k in K2_FIG], yticks=[f"{k:g}%" for k in K1_GRID],
+                            xlabel="k2 (share for C_o)", ylabel="k1 (share for Q)", cmap="viridis",
+                            vmin=np.nanmax(grid) - WINDOW, vmax=np.nanmax(grid),
+                            chosen=(K1_GRID.index(1.0), K2_FIG.index(k2_chosen)) if k2_chosen in K2_FIG else None,
+                            title=f"{data.DATASETS[ds].title}: validation AUROC (%), range {spans[ds]:.2f} pts")
 lam_table = ada_claims.lambda_table(study, tuned, LAMBDAS)
 for (ds, group), s in lam_table.groupby(["ID", "group"], sort=False):
-    axes[2].plot(s["lambda"], s["FPR@95"], ls="--" if group == "near" else "-", marker="o", label=f"{ds}, {group}-OOD")
-axes[2].set(xscale="symlog", xlabel="lambda (weight of Q in Q')", ylabel="mean FPR@95, OOD-positive (%)",
-            title="Fig. 6b: lambda sensitivity (test)")
-axes[2].legend(fontsize=8)
-plt.show()
+    axes["lambda"].plot(s["lambda"], s["FPR@95"], label=f"{MODELS[ds]}, {group}-OOD",
+                        **plots.model_group_style(MODELS[ds], group).line())
+axes["lambda"].axvline(10, color=plots.REFERENCE_COLOR, lw=1, ls=":")
+axes["lambda"].set(xscale="symlog", xlim=(0, 1.2 * max(LAMBDAS)),
+                   xlabel="lambda (weight of Q in Q′; dotted: the paper's 10)",
+                   ylabel="mean FPR@95, OOD-positive (%)", title="lambda sensitivity (test sets)")
+axes["lambda"].legend(loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
+plots.show(fig, caption=f"After AdaSCALE Fig. 6. Top (6a): AdaSCALE-A's validation AUROC over k1 x k2; each "
+           f"heatmap's colours span the {WINDOW:g} points below its best cell, so a small range looks small; "
+           "outlined: the chosen setting (k1 = 1%). A grid with the same value in every cell is replaced by a "
+           "sentence. Bottom (6b): mean FPR@95 (OOD-positive) on the near and far test sets for each lambda.",
+           alt="Two heatmaps of validation AUROC over k1 and k2, one per model, and a line plot of FPR@95 against "
+           "lambda for each model and near/far group.")
 
 # %% [markdown]
 # ## Main results (Table 5 style, with Tables 16-17's DenseNet-101 rows)
@@ -233,7 +290,7 @@ nval = ada_claims.n_val_table(study, tuned)
 display(Markdown("AdaSCALE-A with the eCDF built from n_val images of the 1,000-image validation pool (the first of "
                  "the seeded order that split it; all available = 1,000); "
                  "hyperparameters as chosen above"))
-display(nval.style.format(precision=2).hide(axis="index"))
+display(nval.style.format(precision=2, na_rep="—").hide(axis="index"))
 
 # %% [markdown]
 # **Which ID images for the eCDF?** AdaSCALE-A and -L at the paper's CIFAR hyperparameters (an
@@ -242,7 +299,7 @@ display(nval.style.format(precision=2).hide(axis="index"))
 
 # %%
 ref_source = ada_claims.reference_source_effect(study)
-display(ref_source.style.format(precision=2).hide(axis="index"))
+display(ref_source.style.format(precision=2, na_rep="—").hide(axis="index"))
 shift = ref_source.groupby(["ID", "method"])[["near AUROC", "far AUROC"]].agg(lambda c: c.iloc[1] - c.iloc[0])
 display(Markdown(f"Train-image eCDF minus validation-split eCDF: AUROC moves by {shift.min().min():+.2f} to "
                  f"{shift.max().max():+.2f} points."))
@@ -260,7 +317,7 @@ VARIANTS = [("trivial", 0.05, 0.5), ("trivial", 0.10, 0.5), ("significant", 0.05
 pert, pert_scores = ada_claims.perturbation_table(study["cifar10"], VARIANTS, n=100, seed=PROFILE.seed)
 display(Markdown("**Table 9** (region x o, eps = 0.5) and **Table 10** (eps, trivial 5%), CIFAR-10, "
                  "100 images per set, AdaSCALE-A (values in %)"))
-display(pert.style.format(precision=2).hide(axis="index"))
+display(pert.style.format(precision=2, na_rep="—").hide(axis="index"))
 
 # %% [markdown]
 # ## What it costs (Table 11)
@@ -270,7 +327,7 @@ display(pert.style.format(precision=2).hide(axis="index"))
 
 # %%
 latency = ada_claims.scaling_latency()
-display(latency.style.format(precision=2).hide(axis="index"))
+display(latency.style.format(precision=2, na_rep="—").hide(axis="index"))
 fwd = throughput(contexts["cifar10"].adapter, n_images=128)
 display(Markdown(
     f"End to end on 2 CPU cores: plain inference (forward with all taps) {1000 / fwd:.1f} ms per image; "

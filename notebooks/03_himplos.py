@@ -43,7 +43,7 @@
 # counts {term}`FPR@95` as **OOD accepted at 95% ID recall** (ID-positive), like {term}`NAP` and DICE; so do we
 # here. Its prototypes use all 50,000 train images; ours use the {term}`profile <Profile>`'s stratified train subset.
 
-# %%
+# %% tags=["remove-cell"]
 # Outside this repository (Binder, Colab): install the book's package, then fetch the data this chapter needs
 # into a folder you can write to (beside the project's shared/ folder nothing is downloaded).
 import importlib.util
@@ -57,13 +57,14 @@ from ood_nb_utils.lectures import chapter
 
 chapter.fetch_data()
 
-# %%
+# %% tags=["hide-input"]
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from IPython.display import Markdown, display
+from scipy import stats
 
-from ood_nb_utils import data, detectors, scorers
+from ood_nb_utils import data, detectors, metrics, scorers
 from ood_nb_utils.evaluation import evaluate, groups_of
 from ood_nb_utils.lectures import chapter, plots
 from ood_nb_utils.lectures.claims import himplos as him_claims
@@ -82,12 +83,13 @@ display(Markdown(chapter.sets_note(PAPER_SETS, "Table I's OOD sets") + " We also
                  "near-OOD sets; averages called *far* below are over MNIST and Textures."))
 
 # %% [markdown]
-# ## The observation behind feature masking (Fig. 2)
+# ## Head weights and the activations of ID and OOD images (Fig. 2)
 #
 # One CIFAR-100 class: its 342 head weights sorted in descending order (line), the mean
 # activation of each feature over the ID test images of that class, and over the Textures images
 # the network predicts as that class (the paper uses SVHN, which is not available). Activations are
-# smoothed over 10 neighbouring ranks so the trend is visible.
+# smoothed over 10 neighbouring ranks so the trend is visible. The paper's premise is that ID activations follow the
+# head weights (high on the left, where the weights are high) while OOD activations do not.
 
 # %%
 st100, w100 = contexts["cifar100"], heads["cifar100"].weight.numpy()
@@ -99,21 +101,27 @@ id_act = st100.id_test.arrays["penultimate"][st100.id_test.labels == cls].mean(0
 ood_act = st100.features(OOD_FIG).arrays["penultimate"][ood_pred == cls].mean(0)[order]
 id_act, ood_act = (np.convolve(x, np.ones(10) / 10, mode="same") for x in (id_act, ood_act))  # mean over 10 ranks
 
-fig, ax = plt.subplots(figsize=(11, 3.8))
-ax.bar(np.arange(342), id_act, width=1.0, color=plots.ID_COLOR, alpha=0.5,
+fig, ax = plt.subplots(figsize=(9, 3.4))
+ax.bar(np.arange(342), id_act, width=1.0, color=plots.ID_STYLE.color, alpha=0.5,
        label=f"ID: CIFAR-100 test images of class {cls} (n={int((st100.id_test.labels == cls).sum())})")
 ax.bar(np.arange(342), ood_act, width=1.0, color=plots.color_of(OOD_FIG), alpha=0.5,
        label=f"OOD: Textures images predicted as class {cls} (n={int((ood_pred == cls).sum())})")
 ax.set_xlabel("feature channel, sorted by the class's head weight (descending)")
 ax.set_ylabel("mean activation (smoothed)")
 ax2 = ax.twinx()
-ax2.plot(np.arange(342), w100[cls][order], color="black", lw=1.2, label="head weight")
+ax2.plot(np.arange(342), w100[cls][order], color=plots.REFERENCE_COLOR, lw=1.2, label="head weight (right axis)")
 ax2.set_ylabel("head weight")
 ax2.grid(False)
 handles = ax.get_legend_handles_labels()[0] + ax2.get_legend_handles_labels()[0]
-ax.legend(handles, [h.get_label() for h in handles], fontsize=8, loc="upper right")
-ax.set_title(f"Fig. 2: head weights and mean activations, densenet100-cifar100, class {cls}")
-plt.show()
+plots.legend_below(fig, handles, [h.get_label() for h in handles], ncol=2)
+rho_cls = [stats.spearmanr(w100[cls][order], a)[0] for a in (id_act, ood_act)]
+plots.show(fig, caption=f"After HIMPLoS Fig. 2: the 342 head weights of CIFAR-100 class {cls} in descending order "
+           "(line, right axis) and the mean penultimate activation of each channel, in the same order, over the "
+           f"class's ID test images and over the Textures images densenet100-cifar100 predicts as class {cls} (bars, "
+           f"smoothed over 10 ranks; the paper uses SVHN). Spearman correlation of the smoothed activations with the "
+           f"weights: ID {rho_cls[0]:.2f}, Textures {rho_cls[1]:.2f}.",
+           alt="Overlapping bar profiles of ID and Textures mean activations per channel, sorted by a class's head "
+           "weights, with the descending weight curve.")
 
 # %% [markdown]
 # Across all classes: the Spearman correlation, per class, between the head weights and the mean
@@ -138,35 +146,45 @@ ood_pick = rng.choice(len(st10.features(OOD_FIG)), min(500, len(st10.features(OO
 x = np.concatenate([st10.id_test.arrays["penultimate"][pick], st10.features(OOD_FIG).arrays["penultimate"][ood_pick]])
 y = np.concatenate([st10.id_test.labels[pick], np.full(len(ood_pick), -1)])
 CLASSES10 = ["plane", "car", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
-fig, axes = plt.subplots(1, 2, figsize=(13, 5.5))
+fig, axes = plt.subplots(1, 2, figsize=(9, 4.6))
+classes = plots.class_palette(10)
 for ax, method in zip(axes, ["tsne", "umap"], strict=True):
     z = embed_2d(x, method, seed=0)
     for c in range(10):
-        ax.scatter(*z[y == c].T, s=3, alpha=0.6, color=plt.cm.tab10(c), label=CLASSES10[c])
-    ax.scatter(*z[y == -1].T, s=6, color="black", marker="x", label="Textures (OOD)")
+        ax.scatter(*z[y == c].T, s=4, alpha=0.8, color=classes[c], label=f"CIFAR-10 {CLASSES10[c]}")
+    tex = plots.style_of(OOD_FIG)
+    ax.scatter(*z[y == -1].T, s=8, color=tex.color, marker="x", label="Textures (OOD)")
     ax.set_title({"tsne": "t-SNE", "umap": "UMAP"}[method])
     ax.set_xticks([])
     ax.set_yticks([])
-axes[1].legend(fontsize=7, markerscale=3, loc="center left", bbox_to_anchor=(1.0, 0.5))
-fig.suptitle("Fig. 3: penultimate features of densenet100-cifar10, CIFAR-10 classes and Textures")
-plt.show()
+plots.legend_below(fig, *axes[0].get_legend_handles_labels(), ncol=6)
+plots.show(fig, caption="After HIMPLoS Fig. 3: 2-D embeddings (t-SNE, as the paper, and UMAP; L2-normalised "
+           "features, seed 0) of the penultimate features of densenet100-cifar10 for 2,000 CIFAR-10 test images "
+           "(200 per class, pastel colours by class) and 500 Textures images (pink crosses).",
+           alt="Two scatter plots of embedded features: CIFAR-10 classes form coloured clusters, Textures images "
+           "are pink crosses.")
 
 # %% [markdown]
 # ## Cosine similarity to the predicted class's prototype (Fig. 5)
 
 # %%
-fig, axes = plt.subplots(1, 2, figsize=(13, 3.8))
+fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
 cos = {}
 for ax, ds in zip(axes, MODELS, strict=True):
     st = contexts[ds]
     cos[ds] = {d: scorers.prototype_cosine(st.features(d).penultimate, protos[ds], st.features(d).logits.argmax(1))
                .numpy() for d in [ds, *OOD[ds]]}
-    plots.score_histograms(ax, ds, cos[ds], xlabel="cosine similarity s(h, v_c) to the predicted class prototype",
-                           title=f"{ds} as ID", legend=False)
-plots.shared_legend(fig, axes[1], ncol=4)
-fig.suptitle("Fig. 5: prototype similarity, ID vs OOD (densenet100-cifar10 left, -cifar100 right)")
-fig.subplots_adjust(bottom=0.3)
-plt.show()
+    plots.score_histograms(ax, ds, cos[ds], xlabel="cosine similarity to the predicted class's prototype",
+                           title=f"{MODELS[ds]}: {data.DATASETS[ds].title} as ID", legend=False)
+plots.legend_below(fig, *plots.dataset_handles(list(dict.fromkeys(d for ds in MODELS for d in OOD[ds])),
+                                               other_cifar="the other CIFAR (near-OOD)", filled_id=True),
+                   ncol=3)
+auc_cos = {ds: np.mean([100 * metrics.auroc(cos[ds][ds], cos[ds][d]) for d in OOD[ds]]) for ds in MODELS}
+plots.show(fig, caption="After HIMPLoS Fig. 5, the premise of logit smoothing: the cosine similarity s(h, v_c) "
+           "between an image's penultimate feature and the prototype of its predicted class, for the ID test set "
+           "(filled blue) and each OOD set (outlines; dashed: substitutes), per model. Mean AUROC of this similarity "
+           "alone over the OOD sets: " + ", ".join(f"{auc_cos[ds]:.1f}% ({ds})" for ds in MODELS) + ".",
+           alt="Two histogram panels of prototype cosine similarity, ID against each OOD set, one per model.")
 
 # %% [markdown]
 # ## Table I: HIMPLoS against the paper's baselines
@@ -181,7 +199,10 @@ plt.show()
 runs = {ds: evaluate(ctx, him_claims.TABLE1, OOD[ds]) for ds, ctx in contexts.items()}
 for ds, run in runs.items():
     display(Markdown(f"**{ds} as ID** (values in %; ODIN on {PROFILE.gradient_per_set} images per set)"))
-    display(him_claims.table_1(run).style.format(precision=2))
+    t1 = him_claims.table_1(run)
+    for block, paper_col in [("FPR@95 (ID-pos.)", "FPR@95"), ("AUROC", "AUROC")]:
+        display(t1[block].assign(**{"paper, Textures": t1[("paper Textures", paper_col)]}).style.format(
+            precision=2, na_rep="—").set_caption(block))
 
 # %% [markdown]
 # ## Table III: which component does the work?
@@ -208,9 +229,9 @@ abl = table3.set_index(["ID", "ReAct", "FM", "LS"])
 table4, table4_runs = him_claims.table_4(contexts, FAR, PROFILE)
 display(Markdown(f"Averages over {', '.join(data.DATASETS[d].title for d in FAR['cifar10'])}, "
                  f"{PROFILE.gradient_per_set} images per set (ID and OOD)"))
-display(table4.style.format(precision=2).hide(axis="index"))
+display(table4.style.format(precision=2, na_rep="—").hide(axis="index"))
 display(Markdown("**Logit smoothing on top of other methods** (all sets of the profile; values in %)"))
-display(him_claims.smoothing_on_top(contexts, OOD).style.format(precision=2).hide(axis="index"))
+display(him_claims.smoothing_on_top(contexts, OOD).style.format(precision=2, na_rep="—").hide(axis="index"))
 
 # %% [markdown]
 # ## Table V: logit smoothing vs logit enhancing
@@ -231,21 +252,26 @@ display(table5.style.format(precision=2, na_rep="—").hide(axis="index"))
 # %%
 P_GRID, L_GRID = list(range(0, 100, 10)), [round(x, 1) for x in np.arange(0.0, 2.01, 0.1)]
 sens = him_claims.sensitivity(himplos, contexts, OOD, P_GRID, L_GRID)
-fig, axes = plt.subplots(1, 2, figsize=(13, 3.8))
+fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
 for ax, (param, label) in zip(axes, [("p", "masking percentile p (%)"), ("lambda", "ReAct threshold lambda")],
                               strict=True):
     for ds in MODELS:
         s = sens[(sens.ID == ds) & (sens.param == param)]
-        for group, ls in [("far", "-"), ("near", "--")]:
-            ax.plot(s.value, s[f"{group} AUROC"], ls=ls, marker=".", label=f"{ds}, {group}-OOD")
+        for group in ("near", "far"):
+            ax.plot(s.value, s[f"{group} AUROC"], label=f"{MODELS[ds]}, {group}-OOD", markersize=4,
+                    **plots.model_group_style(MODELS[ds], group).line())
     ax.set_xlabel(label)
     ax.set_ylabel("mean AUROC (%)")
-axes[0].axvline(60, color="grey", lw=0.8)
-axes[1].axvline(1.6, color="grey", lw=0.8)
+axes[0].axvline(60, color=plots.REFERENCE_COLOR, lw=1, ls=":")
+axes[1].axvline(1.6, color=plots.REFERENCE_COLOR, lw=1, ls=":")
 axes[0].set_title("Fig. 6: masking percentile (lambda = 1.6)")
 axes[1].set_title("Fig. 7: ReAct threshold (p = 60)")
-axes[0].legend(fontsize=8)
-plt.show()
+plots.legend_below(fig, *axes[0].get_legend_handles_labels(), ncol=2)
+plots.show(fig, caption="After HIMPLoS Figs. 6 and 7: HIMPLoS' mean AUROC on the near and far OOD sets as the "
+           "masking percentile p varies at lambda = 1.6 (left) and as the ReAct threshold lambda varies at p = 60 "
+           "(right), per model; dotted: the settings of the paper's released run_eval.sh. Cached features are "
+           "rescored at each point.",
+           alt="Two line plots of mean AUROC against p and against lambda, one line per model and near/far group.")
 sp = sens[sens.param == "p"].set_index(["ID", "value"])
 sl = sens[sens.param == "lambda"].set_index(["ID", "value"])
 
@@ -260,7 +286,7 @@ sl = sens[sens.param == "lambda"].set_index(["ID", "value"])
 
 # %%
 ttest = him_claims.fold_ttest(runs, FAR)
-display(ttest.style.format({"p-value": "{:.2e}", "t": "{:.2f}"}, precision=2).hide(axis="index"))
+display(ttest.style.format({"p-value": "{:.2e}", "t": "{:.2f}"}, precision=2, na_rep="—").hide(axis="index"))
 
 # %% [markdown]
 # ## What we saw

@@ -23,7 +23,7 @@
 # sign is noise). No number here: not testable. Each chapter explains its own claims, tolerances
 # and reasons.
 
-# %%
+# %% tags=["remove-cell"]
 # Outside this repository (Binder, Colab), install the book's package first.
 import importlib.util
 import subprocess
@@ -33,14 +33,14 @@ if importlib.util.find_spec("ood_nb_utils") is None:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
                     "ood-nb-utils[book] @ git+https://github.com/ood-nb/posthoc-ood-book"], check=True)
 
-# %%
+# %% tags=["hide-cell"]
 import datetime as dt
 
 import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import Markdown, display
 
-from ood_nb_utils.lectures import chapter, scorecard
+from ood_nb_utils.lectures import chapter, plots, scorecard
 
 PROFILE = chapter.start()
 PAPER_CHAPTERS = {"01_nap": "NAP", "02_adascale": "AdaSCALE", "03_himplos": "HIMPLoS",
@@ -69,16 +69,22 @@ counts = counts[list(scorecard.VERDICTS)]
 counts["total"] = counts.sum(axis=1)
 display(counts)
 
-fig, ax = plt.subplots(figsize=(9, 3.6))
+# %% [markdown]
+# Each bar is one chapter's claims, split by verdict: read the green share (reproduced) against the red
+# (not reproduced), and the grey share, the claims this project cannot test.
+
+# %%
+fig, ax = plt.subplots(figsize=(9, 3.4))
 left = pd.Series(0, index=counts.index)
 for verdict in scorecard.VERDICTS:
     ax.barh(counts.index, counts[verdict], left=left, color=scorecard.VERDICT_COLORS[verdict], label=verdict)
     left += counts[verdict]
 ax.invert_yaxis()
 ax.set_xlabel("number of claims")
-ax.set_title(f"Reproduction verdicts per chapter (profile '{PROFILE.name}')")
-ax.legend(ncol=len(scorecard.VERDICTS), fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.25))
-plt.show()
+plots.legend_below(fig, *ax.get_legend_handles_labels(), ncol=len(scorecard.VERDICTS))
+plots.show(fig, caption=f"The verdicts of every claim, per chapter (profile '{PROFILE.name}'): reproduced, partly, "
+           "inconclusive, not reproduced and not testable here, counted from the scorecards the chapters wrote in "
+           "this build.", alt="A stacked horizontal bar chart of verdict counts per chapter.")
 
 tested = counts[["reproduced", "partly", "inconclusive", "not reproduced"]].sum(axis=1)
 display(Markdown("\n".join(
@@ -102,8 +108,10 @@ claims = pd.DataFrame([
      "verdict": cl["verdict"], "reason": cl["reason"]}
     for ch, c in sorted(cards.items()) for cl in c["claims"]
 ])
-display(claims.style.hide(axis="index").map(
-    lambda v: f"background-color: {scorecard.VERDICT_COLORS[v]}40", subset=["verdict"]))  # the colours, light
+for paper, rows in claims.groupby("paper", sort=False):
+    display(Markdown(f"### {paper} ({len(rows)} claims)"))
+    display(rows.drop(columns="paper").style.hide(axis="index").map(
+        lambda v: f"background-color: {scorecard.VERDICT_COLORS[v]}40", subset=["verdict"]))  # the colours, light
 
 # %% [markdown]
 # ## Build times

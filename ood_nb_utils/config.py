@@ -114,3 +114,9 @@ def current_profile() -> Profile:
     if name not in PROFILES:
         raise ValueError(f"OOD_NB_PROFILE={name!r} is not a profile; choose one of {sorted(PROFILES)}")
     return PROFILES[name]
+
+
+def progress_wanted(requested: bool = True) -> bool:
+    """Whether to draw a progress bar: as ``requested``, unless ``OOD_NB_PROGRESS=0``. The book's build sets it
+    (``make book``), so that no page carries a bar, while a reader who runs a chapter keeps them."""
+    return requested and os.environ.get("OOD_NB_PROGRESS", "1") != "0"

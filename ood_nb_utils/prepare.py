@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .config import data_dir, weights_dir
+from .config import data_dir, progress_wanted, weights_dir
 from .data import sha256_of
 
 ARCHIVES = {
@@ -97,7 +97,7 @@ def _fetch_once(url: str, part: Path, chunk: int, progress: bool, timeout: float
         total = int(total) if total is not None else None
         got = 0
         with tqdm(total=total, unit="B", unit_scale=True, desc=part.name.removesuffix(".part"),
-                  disable=not progress) as bar:
+                  disable=not progress_wanted(progress)) as bar:
             while block := response.read(chunk):
                 out.write(block)
                 got += len(block)

@@ -88,7 +88,10 @@ PAPERS = ("NAP", "AdaSCALE", "HIMPLoS", "Prototype Fusion")  # what the summary 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 CHROMIUM_FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--window-size=1400,1800")
+                  "--window-size=1400,1800",
+                  # no network but this machine: every host name but the local server's fails to resolve, so a page
+                  # that needs the internet (a CDN's MathJax, a web font) shows it
+                  "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost")
 
 
 @pytest.fixture(scope="module")

@@ -15,6 +15,7 @@ from tqdm import tqdm
 
 from .. import scorers
 from ..cache import array_digest
+from ..config import progress_wanted
 from .base import Detector, Grid, Needs, NetworkDetector
 from .registry import register
 
@@ -277,7 +278,7 @@ class ODIN(NetworkDetector):
         logits_of, out = self.logits_of(), []
         with self.adapter_.input_gradients_only():
             for start in tqdm(range(0, len(images), batch_size), desc=f"{self.title} | {len(images)} images "
-                              f"[{backend.name}]", mininterval=20, disable=not progress):
+                              f"[{backend.name}]", mininterval=20, disable=not progress_wanted(progress)):
                 batch = self.adapter_.normalize(images[start:start + batch_size])
                 out.append(scorers.odin(logits_of, batch, temperature=self.temperature, epsilon=self.epsilon,
                                         std=self.adapter_.std,

@@ -28,6 +28,7 @@ import torch
 from tqdm import tqdm
 
 from .. import cache as cache_module
+from ..config import progress_wanted
 from ..data import ImageSet, image_identity
 from ..models.adapter import ModelAdapter
 from .backends import backend_for, converted_graphs_not_saved, key_parts
@@ -277,7 +278,8 @@ def _forward(backend, xs: Iterable[torch.Tensor], bar: tqdm) -> dict[str, np.nda
 
 
 def _bar(total: int | None, desc: str, backend, progress: bool) -> tqdm:
-    return tqdm(total=total, desc=f"{desc} [{backend.name}]", unit="img", disable=not progress, mininterval=20)
+    return tqdm(total=total, desc=f"{desc} [{backend.name}]", unit="img", disable=not progress_wanted(progress),
+                mininterval=20)
 
 
 def run_network(adapter: ModelAdapter, pixels, backend, *, desc: str = "", progress: bool = False

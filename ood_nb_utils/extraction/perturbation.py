@@ -23,6 +23,7 @@ import torch
 from tqdm import tqdm
 
 from .. import cache
+from ..config import progress_wanted
 from ..data import ImageSet, image_identity
 from ..models import ModelAdapter
 from ..scorers import perturb_from_gradient, predicted_logit_gradient, shift_statistics
@@ -65,7 +66,7 @@ def compute_gradients(adapter: ModelAdapter, pixels: np.ndarray, *, progress: bo
     """``gradient`` (N x C x H x W), clean ``penultimate`` and ``logits`` of uint8 images, not cached."""
     out: dict[str, list[torch.Tensor]] = {"gradient": [], "penultimate": [], "logits": []}
     bar = tqdm(total=len(pixels), desc=f"input gradient {adapter.name} | {desc}", unit="img",
-               disable=not progress, mininterval=20)
+               disable=not progress_wanted(progress), mininterval=20)
     for x in batches(adapter, pixels, BATCH_SIZE):
         for k, v in gradient_pass(adapter, x).items():
             out[k].append(v.float().cpu().contiguous())
@@ -99,7 +100,7 @@ def perturb_cached(adapter: ModelAdapter, pixels: np.ndarray, gradients: Mapping
     gen, backend = torch.Generator().manual_seed(seed), backend_for(adapter)
     grads, perturbed = torch.from_numpy(gradients["gradient"]), []
     bar = tqdm(total=len(pixels), desc=f"perturb {adapter.name} | {desc} [{backend.name}]", unit="img",
-               disable=not progress, mininterval=20)
+               disable=not progress_wanted(progress), mininterval=20)
     for start, x in zip(range(0, len(pixels), BATCH_SIZE), batches(adapter, pixels, BATCH_SIZE), strict=True):
         grad = grads[start:start + len(x)].to(x.device).contiguous(memory_format=torch.channels_last)
         perturbed.append(perturbed_penultimate(adapter, x, grad, fraction=fraction, epsilon=epsilon,

@@ -21,9 +21,22 @@ def start(*, threads: int = THREADS, seed: int = SEED) -> Profile:
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
     use_book_style()
+    use_book_number_format()
     profile = current_profile()
     print(f"torch: {threads} threads, seed {seed}; {profile.describe()}")
     return profile
+
+
+def use_book_number_format() -> None:
+    """Printed numbers as a reader wants them: tables with 2-3 decimals and missing values as "-", arrays
+    rounded without scientific notation."""
+    import numpy as np
+    import pandas as pd
+
+    pd.set_option("display.precision", 3)
+    pd.set_option("styler.format.precision", 2)
+    pd.set_option("styler.format.na_rep", "-")
+    np.set_printoptions(precision=4, suppress=True)
 
 
 class Begun(NamedTuple):

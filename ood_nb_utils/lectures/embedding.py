@@ -20,7 +20,11 @@ def embed_2d(features: np.ndarray, method: str = "tsne", *, seed: int = 0) -> np
 
         return TSNE(n_components=2, perplexity=30, init="pca", random_state=seed).fit_transform(x)
     if method == "umap":
-        import umap
+        import warnings
+
+        with warnings.catch_warnings():  # umap imports tqdm.auto, which warns where ipywidgets is not installed
+            warnings.filterwarnings("ignore", message="IProgress not found")
+            import umap
 
         return umap.UMAP(n_components=2, n_neighbors=15, min_dist=0.1, random_state=seed,
                          n_jobs=1).fit_transform(x)

@@ -47,7 +47,7 @@ def test_summary_runs_after_every_chapter_that_writes_a_scorecard():
     assert docs[-1] == "notebooks/06_summary"
 
 
-MAX_CHAPTER_LINES = 350  # a chapter reads like a lecture; repeated logic lives in the package
+MAX_CHAPTER_LINES = 420  # a lecture with a caption and alt text for every figure; repeated logic lives in the package
 
 
 def test_chapters_are_thin():
@@ -61,9 +61,11 @@ def test_chapters_are_thin():
 
 
 def test_every_chapter_installs_the_package_when_run_outside_the_repository():
+    import jupytext
+
     for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.py")):
-        first_code = path.read_text().split("\n# %%\n", 1)[1]
-        assert 'find_spec("ood_nb_utils") is None' in first_code.split("\n# %%", 1)[0], path.name
+        first_code = next(c for c in jupytext.read(path).cells if c.cell_type == "code")
+        assert 'find_spec("ood_nb_utils") is None' in first_code.source, path.name
 
 
 def test_launch_buttons_for_binder_and_colab():

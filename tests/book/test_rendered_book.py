@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import re
 import threading
 import urllib.request
 from pathlib import Path
@@ -44,11 +45,17 @@ def server():
     httpd.shutdown()
 
 
-def open_page(browser, server: str, page: str) -> dict:
-    """Load a page, save its screenshot, and return what the checks need, read by the browser itself."""
+_READ: dict[str, dict] = {}  # what each page showed, for checks that need no live page (one load per page)
+
+
+def open_page(browser, server: str, page: str, *, live: bool = False) -> dict:
+    """Load a page, save its screenshot, and return what the checks need, read by the browser itself. A check
+    that then queries the page itself passes ``live=True``; the others reuse the first reading of the page."""
+    if not live and page in _READ:
+        return _READ[page]
     browser.get(f"{server}/{page}.html")
     browser.save_screenshot(str(SCREENSHOTS / f"{page.replace('/', '__')}.png"))
-    return browser.execute_script("""
+    info = browser.execute_script("""
         const main = document.querySelector('main') || document.body;
         return {
           title: document.title,
@@ -62,6 +69,8 @@ def open_page(browser, server: str, page: str) -> dict:
               .filter(h => h.includes('mybinder.org') || h.includes('colab.research.google.com')),
           downloads: Array.from(document.querySelectorAll('a')).map(a => a.href).filter(h => h.endsWith('.ipynb')),
         };""")
+    _READ[page] = info
+    return info
 
 
 @pytest.mark.parametrize("page", toc_pages())
@@ -123,7 +132,7 @@ def test_summary_lists_all_four_papers_with_verdicts(browser, server):
 
 def test_hidden_exercise_solutions_are_executed_and_collapsed(browser, server):
     for page in CHAPTERS[:-2]:  # the paper chapters; the leaderboard and summary are checked above
-        info = open_page(browser, server, page)
+        info = open_page(browser, server, page, live=True)
         hidden = browser.execute_script(
             "return Array.from(document.querySelectorAll('.tag_hide-cell')).map("
             "c => ({open: c.querySelector('details') ? c.querySelector('details').open : null,"
@@ -132,3 +141,93 @@ def test_hidden_exercise_solutions_are_executed_and_collapsed(browser, server):
         assert all(h["open"] is False for h in hidden), f"{page}: a solution is not collapsed"
         assert all(h["out"] > 0 for h in hidden), f"{page}: a hidden solution has no output (not executed?)"
         assert "Exercises" in info["text"]
+
+
+FIGURE_PAGES = [*CHAPTERS, "book/imagenet"]
+PROGRESS = re.compile(r"\d+/\d+ \[[^\]]*(it|img|B)/s\]|\d+%\|")
+LONG_FLOAT = re.compile(r"(?<![\w.])-?(\d+\.\d+)(?:e[-+]?\d+)?(?![\w.])")
+
+
+def significant_digits(number: str) -> int:
+    return len(number.replace(".", "").lstrip("0"))
+
+
+@pytest.mark.parametrize("page", FIGURE_PAGES)
+def test_every_figure_has_a_caption_and_alt_text_at_a_readable_size(browser, server, page):
+    """Each figure is a <figure> with a caption and an alt text of its own (not a file name), shown at no less than
+    3/4 of its natural size (so 8-pt text stays about 8 px or more); each is saved as it appears in the column,
+    in _build/screenshots/figures/."""
+    from selenium.webdriver.common.by import By
+
+    open_page(browser, server, page, live=True)
+    figures = browser.execute_script("""
+        return Array.from(document.querySelectorAll('main .cell_output img')).map(i => {
+          const f = i.closest('figure'), c = f && f.querySelector('figcaption');
+          return {alt: i.getAttribute('alt') || '', caption: c ? c.innerText.trim() : '',
+                  shown: i.getBoundingClientRect().width, width: Number(i.getAttribute('width') || i.naturalWidth)};
+        });""")
+    assert figures, f"{page}: no figure"
+    for k, f in enumerate(figures, 1):
+        assert len(f["caption"]) > 40, f"{page}, figure {k}: no caption ({f['caption']!r})"
+        assert len(f["alt"]) > 20 and " " in f["alt"] and not re.search(r"\.(png|jpg|svg)\b", f["alt"]), \
+            f"{page}, figure {k}: alt text {f['alt']!r}"
+        assert f["shown"] >= 0.75 * f["width"], f"{page}, figure {k}: drawn {f['width']} px wide, shown {f['shown']}"
+    out = SCREENSHOTS / "figures"
+    out.mkdir(parents=True, exist_ok=True)
+    for k, element in enumerate(browser.find_elements(By.CSS_SELECTOR, "main .cell_output figure"), 1):
+        browser.execute_script("arguments[0].scrollIntoView({block: 'start'});", element)
+        element.screenshot(str(out / f"{page.replace('/', '__')}__{k:02d}.png"))
+
+
+@pytest.mark.parametrize("page", CHAPTERS)
+def test_chapter_outputs_show_no_progress_bar_and_no_unrounded_float(browser, server, page):
+    info = open_page(browser, server, page)
+    for output in info["outputs"]:
+        assert not PROGRESS.search(output), f"{page}: a progress bar in an output: {output[:300]}"
+        assert "TqdmWarning" not in output, f"{page}: {output[:300]}"
+        long = [m.group(0) for m in LONG_FLOAT.finditer(output) if significant_digits(m.group(1)) > 6]
+        assert not long, f"{page}: unrounded numbers {long[:5]} in: {output[:300]}"
+        assert not re.search(r"\b(nan|NaN)\b", output), f"{page}: a raw NaN in: {output[:300]}"
+
+
+@pytest.mark.parametrize("page", CHAPTERS)
+def test_the_first_screen_of_a_chapter_shows_no_plumbing(browser, server, page):
+    """Before the chapter's first section heading, no code is visible: the install and import cells are removed
+    or collapsed in the page (they stay in the notebook)."""
+    open_page(browser, server, page, live=True)
+    plumbing_first = browser.execute_script("""
+        const visible = Array.from(document.querySelectorAll('main .cell_input'))
+            .filter(e => e.offsetParent !== null);
+        const h2 = document.querySelector('main h2');
+        if (!visible.length || !h2) return false;
+        return !!(visible[0].compareDocumentPosition(h2) & Node.DOCUMENT_POSITION_FOLLOWING);""")
+    assert not plumbing_first, f"{page}: code is visible before the first section"
+
+
+def test_equations_render_with_no_network_and_nothing_loads_from_elsewhere(browser, server):
+    """The browser resolves no host but the local server's; MathJax comes from the site itself, typesets every
+    equation, and no script, stylesheet, image or font of the page comes from another origin."""
+    page = "notebooks/01_nap"
+    info = open_page(browser, server, page, live=True)
+    browser.set_script_timeout(60)
+    typeset = browser.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        if (!window.MathJax || !MathJax.startup) { done({error: 'MathJax did not load'}); return; }
+        MathJax.startup.promise.then(() => done({
+            rendered: document.querySelectorAll('main mjx-container').length,
+            sources: document.querySelectorAll('main .math').length,
+            errors: document.querySelectorAll('main mjx-merror').length,
+        })).catch(e => done({error: String(e)}));""")
+    assert "error" not in typeset, f"{page}: {typeset}"
+    assert typeset["sources"] > 0 and typeset["rendered"] >= typeset["sources"], typeset
+    assert typeset["errors"] == 0, typeset
+    assert "\\frac" not in info["text"] and "$$" not in info["text"], f"{page}: raw TeX in the page"
+    remote = browser.execute_script("""
+        const urls = [
+          ...Array.from(document.querySelectorAll('script[src]')).map(e => e.src),
+          ...Array.from(document.querySelectorAll('link[rel=stylesheet], link[rel=preload]')).map(e => e.href),
+          ...Array.from(document.querySelectorAll('img')).map(e => e.currentSrc || e.src),
+          ...performance.getEntriesByType('resource').map(e => e.name)];
+        return urls.filter(u => !u.startsWith(location.origin) && !u.startsWith('data:'));""")
+    assert not remote, f"{page} loads from elsewhere: {remote}"
+    browser.save_screenshot(str(SCREENSHOTS / "equations_offline.png"))
