@@ -308,7 +308,7 @@ fig, axes = plt.subplots(1, 2, figsize=(9, 4.4))
 for ax, (ds, pts) in zip(axes, fig6.groupby("ID", sort=False), strict=True):
     plots.labelled_scatter(ax, pts.accuracy, pts.AUROC, pts.title, highlight=pts["is NAP"].to_numpy(), min_xspan=4)
     span = pts.accuracy.max() - pts.accuracy.min()
-    ax.set(xlabel=f"ID test accuracy, {ds} (%)", ylabel="mean AUROC, far-OOD + substitutes (%)",
+    ax.set(xlabel=f"ID test accuracy, {data.DATASETS[ds].title} (%)", ylabel="mean AUROC, far-OOD + substitutes (%)",
            title=f"{MODELS[ds]}: accuracy spans {span:.2f} points")
 plots.show(fig, caption="After NAP Fig. 6: each method's ID test accuracy against its mean AUROC over the far-OOD "
            "and substitute sets, per model (circles: NAP and its variants, which classify exactly as their base "

@@ -141,7 +141,7 @@ plots.show(fig, caption=f"After AdaSCALE Figs. 3 and 5: the mean activation shif
            f"o = 5%, eps = 0.5) and the mean perturbed activation (bottom) at each rank of the unperturbed "
            f"activation (1 = largest), {G} images per set; blue: the ID test set of the panel's model, shaded one "
            "standard deviation. Over the top 1% of ranks, the OOD mean shift is above the ID one on "
-           + " and ".join(f"{len(higher[ds])} of {len(study[ds].ood)} sets for {ds}" for ds in MODELS)
+           + " and ".join(f"{len(higher[ds])} of {len(study[ds].ood)} sets for {MODELS[ds]}" for ds in MODELS)
            + " (point estimates).",
            alt="Four line plots of activation shift and perturbed activation against activation rank, one curve "
            "per dataset, for the CIFAR-10 and CIFAR-100 models.")

@@ -183,7 +183,7 @@ auc_cos = {ds: np.mean([100 * metrics.auroc(cos[ds][ds], cos[ds][d]) for d in OO
 plots.show(fig, caption="After HIMPLoS Fig. 5, the premise of logit smoothing: the cosine similarity s(h, v_c) "
            "between an image's penultimate feature and the prototype of its predicted class, for the ID test set "
            "(filled blue) and each OOD set (outlines; dashed: substitutes), per model. Mean AUROC of this similarity "
-           "alone over the OOD sets: " + ", ".join(f"{auc_cos[ds]:.1f}% ({ds})" for ds in MODELS) + ".",
+           "alone over the OOD sets: " + ", ".join(f"{auc_cos[ds]:.1f}% ({MODELS[ds]})" for ds in MODELS) + ".",
            alt="Two histogram panels of prototype cosine similarity, ID against each OOD set, one per model.")
 
 # %% [markdown]

@@ -173,7 +173,7 @@ pf_wins = {ds: int(sum(tables[ds].set_index(["method", "ood"]).loc[("prototype_f
 plots.show(fig, caption="After Prototype Fusion Fig. 3: AUROC (top) and FPR@95, OOD-positive (bottom) of the "
            "prototype score from the penultimate layer alone and from the paper's last three layers, per OOD set "
            "and model; bars start at 0. The three layers have the higher AUROC on "
-           + " and ".join(f"{pf_wins[ds]} of {len(OOD[ds])} sets for {ds}" for ds in MODELS)
+           + " and ".join(f"{pf_wins[ds]} of {len(OOD[ds])} sets for {MODELS[ds]}" for ds in MODELS)
            + " (point estimates; the paired bootstrap above decides the claim).",
            alt="Four grouped bar charts comparing penultimate-only and three-layer prototype scores on each OOD "
            "set, AUROC and FPR for each model.")
@@ -318,7 +318,7 @@ plots.show(fig, caption="Every non-empty subset of the seven taps as Prototype F
            "AUROC (y), coloured by the number of layers; stars: the paper's three layers, crosses: the penultimate "
            "layer alone. Spearman correlation of the two axes: " + ", ".join(
                f"{sweep[sweep.ID == ds][['held-out AUROC', 'far AUROC']].corr(method='spearman').iloc[0, 1]:.2f} "
-               f"({ds})" for ds in MODELS) + ".",
+               f"({MODELS[ds]})" for ds in MODELS) + ".",
            alt="Two scatter plots of held-out AUROC against far-OOD test AUROC for 127 layer subsets, one per model.")
 chosen = {ds: sweep[(sweep.ID == ds) & (sweep.layers == "+".join(r.best["layers"]))].iloc[0]
           for ds, r in searches.items()}
