@@ -159,10 +159,9 @@ fig, axes = plt.subplots(1, 2, figsize=(9, 3.6), sharey=True)
 q_names = {"Q_OOD / Q_ID": "Q", "Q_prime_OOD / Q_prime_ID": "Q′"}
 for ax, ds in zip(axes, MODELS, strict=True):
     r = ratios[ratios.ID == ds].set_index("OOD")[list(q_names)].rename(columns=q_names)
-    short = [n.split(" (substitute")[0] + (" (substitute)" if "(substitute" in n else "") for n in r.index]
-    palette = plots.grouped_bars(ax, short, {c: r[c].to_numpy() for c in r.columns},
-                                 ylabel="ratio of means, OOD / ID", title=f"{data.DATASETS[ds].title} as ID",
-                                 legend=False)
+    palette = plots.grouped_bars(ax, [plots.short_label(d) for d in study[ds].ood],
+                                 {c: r[c].to_numpy() for c in r.columns}, ylabel="ratio of means, OOD / ID",
+                                 title=f"{data.DATASETS[ds].title} as ID", legend=False)
     ax.axhline(1.0, color=plots.REFERENCE_COLOR, lw=1, ls="--")
 plots.legend_below(fig, *plots.patch_handles(palette), ncol=2)
 above = {k: int((ratios[c] > 1).sum()) for c, k in q_names.items()}

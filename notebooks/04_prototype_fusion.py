@@ -97,8 +97,8 @@ i_id = int(np.argsort(affinity["cifar10"])[len(affinity["cifar10"]) // 2])
 i_ood = int(np.argsort(affinity["textures"])[len(affinity["textures"]) // 2])
 CLASSES10 = ["plane", "car", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 panels = [("CIFAR-10 test image (ID)", matrix["cifar10"][i_id]), ("Textures image (OOD)", matrix["textures"][i_ood])]
-panels += [(f"mean over {data.DATASETS[d].title}" + " (substitute)" * data.DATASETS[d].is_substitute
-            + f"\n(n={len(affinity[d]):,})", matrix[d].mean(0)) for d in ["cifar10", *OOD["cifar10"]]]
+panels += [(f"mean over {plots.short_label(d)}\n(n={len(affinity[d]):,})", matrix[d].mean(0))
+           for d in ["cifar10", *OOD["cifar10"]]]
 rows = int(np.ceil(len(panels) / 3))
 fig, axes = plt.subplots(rows, 3, figsize=(9, 2.5 * rows), layout="constrained", squeeze=False)
 for ax, (title, mat) in zip(axes.flat, panels, strict=False):
@@ -158,18 +158,17 @@ fig, axes = plt.subplots(2, 2, figsize=(9, 7), sharey="row")
 for (i, (metric, label)), (j, ds) in itertools.product(
         enumerate([("auroc", "AUROC (%)"), (FPR, "FPR@95, OOD-pos. (%)")]), enumerate(MODELS)):
     t = tables[ds].set_index(["method", "ood"])
-    names = [data.DATASETS[d].title + " (substitute)" * data.DATASETS[d].is_substitute for d in OOD[ds]]
-    palette = plots.grouped_bars(axes[i, j], names, {title: [100 * t.loc[(m, d), metric] for d in OOD[ds]]
-                                                     for m, title in [("prototype_penultimate", "penultimate only"),
-                                                                      ("prototype_fusion", "last three "
-                                                                       f"({', '.join(PF_LAYERS)})")]},
-                                 ylabel=label, title=f"{data.DATASETS[ds].title} as ID", ylim=(0, 100), legend=False)
+    series = {title: [100 * t.loc[(m, d), metric] for d in OOD[ds]]
+              for m, title in [("prototype_penultimate", "penultimate only"),
+                               ("prototype_fusion", f"last three ({', '.join(PF_LAYERS)})")]}
+    palette = plots.grouped_bars(axes[i, j], [plots.short_label(d) for d in OOD[ds]], series, ylabel=label,
+                                 title=f"{data.DATASETS[ds].title} as ID", ylim=(0, 100), legend=False)
     if i == 0:
         axes[i, j].set_xticklabels([])
 plots.legend_below(fig, *plots.patch_handles(palette), ncol=2)
-pf_wins = {ds: int(sum(tables[ds].set_index(["method", "ood"]).loc[("prototype_fusion", d), "auroc"]
-                       > tables[ds].set_index(["method", "ood"]).loc[("prototype_penultimate", d), "auroc"]
-                       for d in OOD[ds])) for ds in MODELS}
+auroc_of = {ds: tables[ds].set_index(["method", "ood"]).auroc for ds in MODELS}
+pf_wins = {ds: int((auroc_of[ds]["prototype_fusion"][OOD[ds]] > auroc_of[ds]["prototype_penultimate"][OOD[ds]]).sum())
+           for ds in MODELS}
 plots.show(fig, caption="After Prototype Fusion Fig. 3: AUROC (top) and FPR@95, OOD-positive (bottom) of the "
            "prototype score from the penultimate layer alone and from the paper's last three layers, per OOD set "
            "and model; bars start at 0. The three layers have the higher AUROC on "

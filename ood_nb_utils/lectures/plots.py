@@ -32,6 +32,7 @@ from ..data import DATASETS
 
 MAX_WIDTH_IN = 9.0  # the article column is about 770 px: a wider figure shrinks its text below readability
 MIN_FONT_PT = 8  # the smallest text a figure may print
+SPIKE = 0.25  # a set with this share of its scores in one bin (MSP's spike at 1) puts the panel on a log y-axis
 DPI = 100  # pixels per inch as shown on the page (the PNG is rendered at twice this, for sharp text)
 
 
@@ -120,12 +121,21 @@ def label_of(dataset: str, n: int | None = None) -> str:
     return f"{name} (n={n:,})" if n is not None else name
 
 
+def short_label(dataset: str) -> str:
+    """A dataset's short name for tick labels and panel titles: its title, and "(substitute)" for a
+    substitute (the full :func:`label_of` says what it stands in for)."""
+    spec = DATASETS.get(dataset)
+    if spec is None:
+        return dataset
+    return spec.title + " (substitute)" * spec.is_substitute
+
+
 def dataset_handles(ood: list[str], *, id_label: str = "ID test set", other_cifar: str | None = None,
-                    kind: str = "line", filled_id: bool = False) -> tuple[list, list[str]]:
+                    filled_id: bool = False) -> tuple[list, list[str]]:
     """Legend entries built from the style map, for a legend shared by panels with different ID sets: the ID
     entry says "ID test set", and ``other_cifar`` (e.g. "the other CIFAR (near-OOD)") names both CIFARs at once,
     so no panel reads a label that is wrong for it. ``filled_id``: the ID set is drawn filled (histograms)."""
-    id_handle = Patch(color=ID_STYLE.color, alpha=0.45) if filled_id else _handle(ID_STYLE, kind)
+    id_handle = Patch(color=ID_STYLE.color, alpha=0.45) if filled_id else _line_handle(ID_STYLE)
     handles, labels = [id_handle], [id_label]
     seen = set()
     for d in ood:
@@ -134,14 +144,12 @@ def dataset_handles(ood: list[str], *, id_label: str = "ID test set", other_cifa
         if label in seen:
             continue
         seen.add(label)
-        handles.append(_handle(style_of(d), kind))
+        handles.append(_line_handle(style_of(d)))
         labels.append(label)
     return handles, labels
 
 
-def _handle(style: Style, kind: str):
-    if kind == "marker":
-        return Line2D([], [], color=style.color, marker=style.marker, linestyle="none", markersize=6)
+def _line_handle(style: Style) -> Line2D:
     return Line2D([], [], color=style.color, linestyle=style.linestyle, linewidth=2)
 
 
@@ -233,9 +241,6 @@ def score_histograms(ax, id_dataset: str, scores: dict[str, np.ndarray], *, xlab
         ax.set_title(title)
     if legend:
         ax.legend(*panel_legend(ax))
-
-
-SPIKE = 0.25  # a set with this share of its scores in one bin (MSP's spike at 1) puts the panel on a log y-axis
 
 
 def panel_legend(ax) -> tuple[list, list[str]]:

@@ -21,8 +21,8 @@ from ood_nb_utils.lectures import plots  # noqa: E402
 ROOT = Path(__file__).resolve().parents[2]
 FIGURE_CODE = sorted([*ROOT.glob("notebooks/*.py"), *ROOT.glob("book/*.py"),
                       *(ROOT / "ood_nb_utils" / "lectures").rglob("*.py")])
-COLOUR_KEYWORDS = {"color", "c", "colors", "palette", "ecolor", "mfc", "mec", "facecolor", "edgecolor", "cmap_color"}
-SIZE_KEYWORDS = {"fontsize", "labelsize", "size"}
+COLOUR_KEYWORDS = {"color", "c", "colors", "palette", "ecolor", "mfc", "mec", "facecolor", "edgecolor"}
+SIZE_KEYWORDS = {"fontsize", "labelsize"}
 
 
 def test_annotated_heatmap_keeps_row_zero_at_the_bottom_and_marks_the_highlighted_and_chosen_cells():
@@ -172,7 +172,7 @@ def test_every_figure_is_shown_with_a_caption_and_no_text_is_smaller_than_the_mi
             found.append(f"{path.relative_to(ROOT)}: plt.show() (use plots.show with a caption and alt text)")
         for node, kw in _keyword_literals(tree, SIZE_KEYWORDS):
             if isinstance(kw.value, ast.Constant) and isinstance(kw.value.value, int | float) \
-                    and kw.value.value < plots.MIN_FONT_PT and kw.arg != "size":
+                    and kw.value.value < plots.MIN_FONT_PT:
                 found.append(f"{path.relative_to(ROOT)}:{node.lineno} {kw.arg}={kw.value.value}")
         for node in ast.walk(tree):
             if isinstance(node, ast.keyword) and node.arg == "figsize" and isinstance(node.value, ast.Tuple):
@@ -200,3 +200,9 @@ def test_spread_apart_moves_labels_symmetrically_and_keeps_them_inside():
     placed = plots.spread_apart([0.0, 0.01, 0.99, 1.0], 0.1)
     assert placed[0] >= 0.02 - 1e-9 and placed[-1] <= 0.98 + 1e-9
     assert all(b - a >= 0.1 - 1e-6 for a, b in zip(placed, placed[1:], strict=False))
+
+
+def test_short_labels_keep_the_substitute_mark_and_drop_what_it_stands_in_for():
+    assert plots.short_label("gtsrb") == f"{DATASETS['gtsrb'].title} (substitute)"
+    assert plots.short_label("textures") == DATASETS["textures"].title
+    assert plots.short_label("my_own_set") == "my_own_set"
