@@ -11,7 +11,7 @@ MATHJAX := $(MATHJAX_DIR)/tex-mml-chtml.js
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: book book-fresh mathjax test test-fast data pagetest lab labtest chromium lint benchmark clean
+.PHONY: book book-fresh mathjax slides student test test-fast data pagetest lab labtest chromium lint benchmark clean
 
 # book-constraints.txt pins the book's exact torch and torchvision (the package itself takes ranges)
 $(VENV)/.installed: pyproject.toml book-constraints.txt
@@ -41,8 +41,8 @@ test-fast: $(VENV)/.installed
 book: $(VENV)/.installed $(MATHJAX)
 	OOD_NB_PROGRESS=0 $(VENV)/bin/jupyter-book build . 2>&1 | tee _build_book.log; exit $${PIPESTATUS[0]}
 
-# MathJax from the npm registry (tools/js/package-lock.json), served by the built site itself so that its
-# equations render offline; ood_nb_utils.lectures.sphinx.mathjax points the pages at this copy
+# MathJax (and reveal.js, for the slides) from the npm registry (tools/js/package-lock.json), served by the built
+# site itself so that its equations render offline; ood_nb_utils.lectures.sphinx.mathjax points the pages at this copy
 mathjax: $(MATHJAX)
 $(MATHJAX): tools/js/package.json tools/js/package-lock.json
 	@# Node.js and npm come with the machine; where they do not, Debian's npm (waiting for apt's lock, which a
@@ -53,6 +53,18 @@ $(MATHJAX): tools/js/package.json tools/js/package-lock.json
 	npm ci --prefix tools/js --no-audit --no-fund --silent
 	rm -rf $(MATHJAX_DIR) && mkdir -p $(MATHJAX_DIR)
 	cd tools/js/node_modules/mathjax/es5 && cp -r tex-mml-chtml.js input output ui a11y adaptors sre $(CURDIR)/$(MATHJAX_DIR)/
+
+# After `make book`: a reveal.js deck per chapter from its executed notebook (cells tagged `slide`/`slide-more`),
+# in _build/html/slides/ beside local copies of reveal.js and MathJax, so the decks work offline
+slides: $(VENV)/.installed $(MATHJAX)
+	$(PY) -m ood_nb_utils.lectures.slides .
+
+# After `make book`: the student edition in _build/student/ (notebooks/ and html/), made from the executed
+# instructor notebooks without re-executing anything: solution cells dropped, exercise cells reduced to their stub;
+# then the checks that no solution reached it
+student: $(VENV)/.installed $(MATHJAX) chromium
+	OOD_NB_PROGRESS=0 $(PY) -m ood_nb_utils.lectures.editions .
+	$(PY) -m pytest -m student tests/book/test_editions.py
 
 # Every page from scratch (Sphinx's incremental state removed; the activation cache is kept)
 book-fresh: $(VENV)/.installed
@@ -71,9 +83,9 @@ chromium:
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver; }
 
-# After `make book`: every built page in headless Chromium; screenshots in _build/screenshots/
-pagetest: $(VENV)/.installed chromium
-	$(PY) -m pytest -m pages tests/book/test_rendered_book.py
+# After `make book`: every built page and one slide deck in headless Chromium; screenshots in _build/screenshots/
+pagetest: $(VENV)/.installed chromium slides
+	$(PY) -m pytest -m pages tests/book/test_rendered_book.py tests/book/test_slides.py
 
 # JupyterLab on the project's .venv, the chapters opening as notebooks (jupytext): the viewer setting of
 # .binder/overrides.json, installed into the venv (Binder's postBuild installs the same file)

@@ -14,24 +14,9 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from datetime import datetime
 from pathlib import Path
 
-
-def cell_seconds(cells: list[dict]) -> list[tuple[int, float, str]]:
-    """(cell index, seconds, first code line) of every executed code cell (nbclient's timing metadata)."""
-    out = []
-    for i, cell in enumerate(cells):
-        timing = cell.get("metadata", {}).get("execution", {})
-        start, end = timing.get("iopub.execute_input"), timing.get("shell.execute_reply")
-        if cell["cell_type"] != "code" or not (start and end):
-            continue
-        seconds = (datetime.fromisoformat(end.replace("Z", "+00:00"))
-                   - datetime.fromisoformat(start.replace("Z", "+00:00"))).total_seconds()
-        source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-        first = next((line.strip() for line in source.splitlines() if line.strip() and not line.startswith("#")), "")
-        out.append((i, seconds, first[:90]))
-    return out
+from ood_nb_utils.lectures.sphinx.timing import cell_seconds
 
 
 def execute(chapter: Path, out: Path) -> Path:

@@ -23,7 +23,8 @@
 # - **Time**: about 8 minutes on 2 CPU cores with an empty activation cache (the network sees
 #   about 62,000 images once); under a minute once the cache is filled.
 # ```
-#
+
+# %% [markdown] tags=["slide"]
 # Every later chapter stands on what this one sets up: the two classifiers whose activations we
 # study, the benchmark sets and what is missing from them, the metrics with their two {term}`FPR@95`
 # conventions, and the baseline scorers that the four papers compare against. Nothing here is
@@ -51,11 +52,12 @@ chapter.fetch_data()
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+import torch
 from IPython.display import Markdown, display
 
 from ood_nb_utils import cache, config, data, detectors, metrics
 from ood_nb_utils.evaluation import evaluate, summary_table
-from ood_nb_utils.lectures import chapter, plots
+from ood_nb_utils.lectures import chapter, exercises, plots
 from ood_nb_utils.lectures.scorecard import Scorecard
 from ood_nb_utils.models import MODEL_OF
 
@@ -124,7 +126,7 @@ acc = pd.DataFrame([
 ])
 display(acc.style.format({"top-1 accuracy (%)": "{:.2f}"}, na_rep="—").hide(axis="index"))
 
-# %% [markdown]
+# %% [markdown] tags=["slide"]
 # ## Metrics and the two FPR@95 conventions
 #
 # All scores in this book follow one rule: **higher means more in-distribution**. AUROC and the
@@ -140,7 +142,7 @@ display(acc.style.format({"top-1 accuracy (%)": "{:.2f}"}, na_rep="—").hide(ax
 # CIFAR-10 vs CIFAR-100, the setting of NAP's Table 9 {cite}`nap2024`, which serves as this
 # book's **sanity anchor**: if our pipeline is right, we must land on the paper's 50.74 / 89.76.
 
-# %%
+# %% tags=["slide-more"]
 c10 = contexts["cifar10"]
 energy = detectors.Energy().fit(None, c10.head)
 energy_id, energy_c100 = energy.score(c10.id_test), energy.score(c10.features("cifar100"))
@@ -201,7 +203,7 @@ display(Markdown(
 # of the full results say how many); all other methods score the cached features of every image
 # the {term}`profile <Profile>` selects.
 
-# %%
+# %% tags=["slide"]
 results = {MODEL_OF[ds]: evaluate(ctx, detectors.BASELINES) for ds, ctx in contexts.items()}
 for name, res in results.items():
     n_odin = res.table.loc[res.table.method == "odin", "n_ood"].max()
@@ -248,10 +250,10 @@ for name, res in results.items():
                alt=f"Six histogram panels, one per method ({titles}), for {name}: the ID score distribution "
                "against the OOD sets' distributions.")
 
-# %% [markdown]
+# %% [markdown] tags=["slide"]
 # ## What we saw
 
-# %%
+# %% tags=["slide-more"]
 lines = []
 for name, res in results.items():
     t = res.table
@@ -304,40 +306,31 @@ for method, fpr, auc in [("react", 48.77, 90.55), ("ash_s", 48.74, 89.93)]:
              reason="hyperparameters not stated in NAP; ours: " + str(detectors.create(method).get_params()))
     card.add(f"{title} AUROC, CIFAR-10 vs CIFAR-100 (%)", "NAP Table 9", auc, 100 * row.auroc, tolerance=0.5,
              reason="hyperparameters not stated in NAP; ours: " + str(detectors.create(method).get_params()))
-card.publish()
+card.publish();
 
 # %% [markdown]
 # ## Exercises
 #
-# 1. Compute FPR@95 for {term}`MSP` on CIFAR-10 vs CIFAR-100 under both conventions. Which convention
-#    makes MSP look better, and why can the two rank methods differently?
-# 2. Re-score ReAct with clip values 0.5, 1.0, 2.0 and 4.0 (`detectors.ReAct(threshold=c)`) and with
-#    the percentiles 95 and 99 (`detectors.ReAct(percentile=p)`). It reads the cache, so it takes
-#    seconds. Where does the optimum lie relative to the distribution of ID activations?
-#
-# The solutions run below; open them with the toggle.
+# 1. **Two conventions** (`bench-1`). Compute FPR@95 for {term}`MSP` on CIFAR-10 vs CIFAR-100 under both conventions,
+#    as `[ID-positive, OOD-positive]` fractions. Which convention makes MSP look better, and why can the two rank
+#    methods differently?
+# 2. **ReAct's clip value** (`bench-2`). Compute the AUROC of ReAct clipped at $c = 1.0$ on CIFAR-10 vs Textures, from
+#    the cached penultimate features and the head. Is it better or worse than the default $c = 1.6$ in the
+#    baseline tables above, and where do both lie among the ID train activations?
 
-# %% tags=["hide-cell"]
-# Solution 1: MSP on CIFAR-10 vs CIFAR-100 under both conventions
-msp = detectors.MSP().fit(None, c10.head)
-msp_id, msp_ood = msp.score(c10.id_test), msp.score(c10.features("cifar100"))
-for convention in ("id", "ood"):
-    fpr = metrics.fpr_at_95_tpr(msp_id, msp_ood, positive=convention)
-    print(f"MSP FPR@95 ({convention}-positive): {100 * fpr:.2f}%")
-# The two read opposite tails: ID-positive looks at how many OOD images score above the 5% ID tail,
-# OOD-positive at how many ID images score below the 95% OOD tail. A method with a few very
-# confident OOD images (a long OOD tail) is hurt by the first and not by the second, so rankings can differ.
+# %% tags=["exercise", "hide-input"]
+id_logits, ood_logits = c10.id_test.logits, c10.features("cifar100").logits
+### BEGIN SOLUTION
+msp_of = lambda z: torch.softmax(z, dim=1).amax(1).numpy()
+answer = [metrics.fpr_at_95_tpr(msp_of(id_logits), msp_of(ood_logits), positive=p) for p in ("id", "ood")]
+# ID-positive reads the OOD images above the ID 5% tail; OOD-positive the ID images below the OOD 95% tail
+### END SOLUTION
+exercises.check("bench-1", answer, id_logits=id_logits, ood_logits=ood_logits)
 
-# %% tags=["hide-cell"]
-# Solution 2: ReAct's clip value, absolute and as a percentile of ID train activations
-sweep = {}
-for override in [{"threshold": c} for c in (0.5, 1.0, 2.0, 4.0)] + [{"percentile": p} for p in (95.0, 99.0)]:
-    t = evaluate(c10, {"react": detectors.ReAct(**override)}, ["cifar100", "textures"])
-    sweep[str(override)] = 100 * t.table.auroc.mean()
-    print(f"{override}: clip at {t.detectors['react'].clip_:.2f}, mean AUROC (CIFAR-100, Textures) "
-          f"{sweep[str(override)]:.2f}%")
-acts = c10.train.penultimate.numpy()
-pcts = "/".join(f"{np.percentile(acts, q):.2f}" for q in (90, 95, 99))
-print(f"best: {max(sweep, key=sweep.get)}; ID train activations: 90/95/99th percentiles {pcts}, max {acts.max():.2f}")
-# Clipping helps when it removes only the rare, very large activations that OOD inputs produce and
-# leaves the bulk of the ID activations intact: compare the best clip value with the percentiles.
+# %% tags=["exercise", "hide-input"]
+h_id, h_ood, w, b = c10.id_test.penultimate, c10.features("textures").penultimate, c10.head.weight, c10.head.bias
+### BEGIN SOLUTION
+react_of = lambda h: torch.logsumexp(h.clamp(max=1.0) @ w.T + b, dim=1).numpy()
+answer = metrics.auroc(react_of(h_id), react_of(h_ood))
+### END SOLUTION
+exercises.check("bench-2", answer, id_features=h_id, ood_features=h_ood, weight=w, bias=b)

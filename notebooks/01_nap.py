@@ -22,7 +22,8 @@
 #   to compare (about 20 s per model on 2 cores, once).
 # - **Profile**: printed below. **Time**: about 1-2 minutes after chapter 0.
 # ```
-#
+
+# %% [markdown] tags=["slide"]
 # **Learning objectives.** (1) State the neural activation prior and compute the {term}`NAP` score from a
 # feature map; (2) explain why global average pooling throws away the signal NAP uses; (3) combine
 # NAP with another score and choose the weight without touching OOD test data; (4) judge which of
@@ -37,8 +38,9 @@
 #
 # and combines it with an existing score by a weighted geometric mean (Eq. 4),
 # $S_{NAP\text{-}X} = S_X^{\,w}\, S_{NAP}^{\,1-w}$, with $w$ chosen on corrupted ID images.
-# In the package: `scorers.nap_channel_ratio` (the ratio), `detectors.NAP` (Eq. 3) and
-# `detectors.NapX(base=...)` (Eq. 4 with any detector as the base).
+# In the package: {py:func}`~ood_nb_utils.scorers.nap_channel_ratio` (the ratio), {py:func}`~ood_nb_utils.scorers.nap`
+# (Eq. 3), {py:class}`~ood_nb_utils.detectors.NAP` and {py:class}`~ood_nb_utils.detectors.NapX` (Eq. 4 with any
+# detector as the base).
 
 # %% tags=["remove-cell"]
 # Outside this repository (Binder, Colab): install the book's package, then fetch the data this chapter needs
@@ -60,10 +62,10 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
-from ood_nb_utils import data, metrics
+from ood_nb_utils import data, metrics, scorers
 from ood_nb_utils.data.corruptions import recipe_counts
 from ood_nb_utils.evaluation import evaluate
-from ood_nb_utils.lectures import chapter, plots
+from ood_nb_utils.lectures import chapter, exercises, plots
 from ood_nb_utils.lectures.claims import nap as nap_claims
 from ood_nb_utils.lectures.paper_values import NAP_TABLE8_W
 from ood_nb_utils.scorers import nap_channel_ratio
@@ -75,6 +77,15 @@ display(Markdown(chapter.sets_note(NAP_SETS, "The OOD sets of NAP's CIFAR tables
 display(Markdown(chapter.data_note(contexts)))
 
 # %% [markdown]
+# ## The kernel
+#
+# Eq. 3 as the package computes it, from the per-channel maxima and means the activation cache stores; the checks
+# reject inputs that cannot be a post-ReLU map (API: {py:func}`ood_nb_utils.scorers.nap`).
+
+# %%
+chapter.show_source(scorers.nap_channel_ratio, scorers.nap)
+
+# %% [markdown]
 # ## The mechanism on two images (Fig. 1a)
 #
 # The cache holds, for every image, each channel's spatial mean and maximum of the final 342 x 8 x 8 map (after BN
@@ -82,7 +93,7 @@ display(Markdown(chapter.data_note(contexts)))
 # image and a Textures image with almost the same channel mean, the one thing global pooling passes on, but very
 # different maxima.
 
-# %%
+# %% tags=["slide"]
 c10 = contexts["cifar10"]
 OOD_FIG, CH = "textures", 333
 imgs, maps, gap = nap_claims.same_mean_example(c10, OOD_FIG, CH)
@@ -276,7 +287,7 @@ display(nap_claims.suspect_textures(tables67).drop(columns="key").style.format(p
 # Both test sets are complete, so this is the chapter's sharpest numeric comparison. As in the paper, the ID side is
 # the whole CIFAR-10 test set; the "scored split" columns leave out the 1,000 validation images NAP-X searched w on.
 
-# %%
+# %% tags=["slide"]
 table9 = nap_claims.table_9(runs["cifar10"], c10)
 display(table9.style.format(precision=2, na_rep="—"))
 with_t8 = evaluate(c10, ["nap_e", "nap_r", "nap_a"], ["cifar100"],
@@ -316,10 +327,10 @@ plots.show(fig, caption="After NAP Fig. 6: each method's ID test accuracy agains
            "difference of a few images is not drawn as a large one; each title gives the actual span.",
            alt="Two scatter plots, one per model, of accuracy against mean AUROC, one labelled point per method.")
 
-# %% [markdown]
+# %% [markdown] tags=["slide"]
 # ## What we saw
 
-# %%
+# %% tags=["slide-more"]
 t10, t100 = (nap_claims.percent_table(runs[ds]) for ds in MODELS)
 display(Markdown("\n".join([
     f"- **NAP alone** (AUROC, Textures / other CIFAR): {t10.loc[('nap', 'textures'), 'auroc']:.1f} / "
@@ -351,31 +362,30 @@ display(Markdown("\n".join([
 
 # %%
 card = nap_claims.scorecard(PROFILE.name, runs, table9=table9, tables67=tables67, single=single_layer)
-card.publish()
+card.publish();
 
 # %% [markdown]
 # ## Exercises
 #
-# 1. NAP's eps = 1.0 sits in the denominator next to the channel means (look at their range in
-#    `c10.id_test.arrays["final.mean"]`). Recompute Table 9's NAP-E with eps in {0.01, 0.1, 1, 10}
-#    (`evaluate(context, ["nap_e"], ["cifar100"], params={"nap_e": {"eps": e}})`). What does a large eps turn NAP into?
-# 2. How sensitive is NAP-E to its weight? Score CIFAR-10 vs CIFAR-100 with w in
-#    {0, 0.25, 0.5, 0.75, 1} (`params={"nap_e": {"w": w}}`) and compare with the searched w.
+# Each exercise cell ends with `exercises.check(...)`, which recomputes the answer with the package and says what is
+# wrong, if anything.
 #
-# The solutions run below; open them with the toggle.
-# %% tags=["hide-cell"]
-# Solution 1: NAP-E with eps from 0.01 to 10, CIFAR-10 vs CIFAR-100
-print("final-map channel means, 5/50/95th percentiles:", np.percentile(c10.id_test.arrays["final.mean"], [5, 50, 95]))
-for e in (0.01, 0.1, 1.0, 10.0):
-    t = evaluate(c10, ["nap_e"], ["cifar100"], params={"nap_e": {"eps": e}})
-    print(f"eps = {e:>5}: AUROC {100 * t.table.auroc.iloc[0]:.2f}%, FPR@95 (ID-pos.) "
-          f"{100 * t.table.fpr95_id_positive.iloc[0]:.2f}%, searched w {t.fitted()['nap_e']['w']:.3f}")
-# With eps much larger than the channel means, max / (mean + eps) is about max / eps: a score of channel maxima.
+# 1. **Eq. 3 by hand** (`nap-1`). From the cached channel maxima and means of the final map of the CIFAR-10 test
+#    images, compute $S_{NAP}$ with $\epsilon = 1$: a NumPy array with one score per image.
+# 2. **Which way round?** (`nap-2`). Score the Textures images the same way and compute the AUROC of NAP with ID as
+#    the positive class, as a fraction (`metrics.auroc`).
 
-# %% tags=["hide-cell"]
-# Solution 2: NAP-E's AUROC as a function of w
-for w in (0.0, 0.25, 0.5, 0.75, 1.0):
-    t = evaluate(c10, ["nap_e"], ["cifar100"], params={"nap_e": {"w": w}}).table
-    print(f"w = {w:.2f}: AUROC {100 * t.auroc.iloc[0]:.2f}%")
-print(f"searched on corrupted held-out images: w = {runs['cifar10'].detectors['nap_e'].w_:.3f}")
-# w = 1 is Energy alone, w = 0 NAP alone; the gap to the best test-set w is the price of not using OOD data.
+# %% tags=["exercise", "hide-input"]
+mx, mean = c10.id_test.arrays["final.max"], c10.id_test.arrays["final.mean"]
+### BEGIN SOLUTION
+answer = ((mx / (mean + 1.0)) ** 2).mean(axis=1)
+### END SOLUTION
+exercises.check("nap-1", answer, features=c10.id_test)
+
+# %% tags=["exercise", "hide-input"]
+ood = c10.features("textures")
+### BEGIN SOLUTION
+nap_of = lambda f: ((f.arrays["final.max"] / (f.arrays["final.mean"] + 1.0)) ** 2).mean(axis=1)
+answer = metrics.auroc(nap_of(c10.id_test), nap_of(ood))
+### END SOLUTION
+exercises.check("nap-2", answer, id_features=c10.id_test, ood_features=ood)

@@ -23,7 +23,8 @@
 #   images per set for the perturbation studies (CIFAR-10 only): about 5 minutes cold, once.
 # - **Profile**: printed below. Every sweep afterwards reads the cache and takes seconds.
 # ```
-#
+
+# %% [markdown] tags=["slide"]
 # **Learning objectives.** (1) Compute the activation shift of a feature under a tiny input
 # perturbation and turn it into an OOD likelihood; (2) explain how a per-sample percentile turns
 # SCALE into AdaSCALE; (3) choose hyperparameters on a validation split that no test row sees;
@@ -41,7 +42,7 @@
 # that of $z\, r^2$. Defaults: $o = 5\%$, $\varepsilon = 0.5$, $k_1 = 1\%$, $k_2 = 5\%$ of $D$, $\lambda = 10$.
 #
 # **A discrepancy.** The released code's latest commits swap $k_1$ and $k_2$ between fitting the
-# eCDF and scoring test samples. We follow the equations (`ood_nb_utils.scorers.adascale`). The
+# eCDF and scoring test samples. We follow the equations (`ood_nb_utils.scorers.adascale`, below). The
 # paper tunes $p_{min}, p_{max}$ and $k_2$ per network (Tables 12-13: for DenseNet-101 $k_2$ is
 # 10-100%, not 5%), so we search them too (`tuning.tune` over `detectors.AdaScaleA.search_space`).
 #
@@ -70,13 +71,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import Markdown, display
 
-from ood_nb_utils import data
+from ood_nb_utils import data, scorers
 from ood_nb_utils.detectors.adascale import P_GRID
 from ood_nb_utils.detectors.tuning import tune
-from ood_nb_utils.evaluation import group_metrics
 from ood_nb_utils.extraction.features import throughput
 from ood_nb_utils.extraction.perturbation import by_rank, cached_shift_statistics
-from ood_nb_utils.lectures import chapter, plots
+from ood_nb_utils.lectures import chapter, exercises, plots
 from ood_nb_utils.lectures.claims import adascale as ada_claims
 
 PROFILE, contexts, MODELS = chapter.begin()
@@ -88,6 +88,16 @@ display(Markdown(
     f"chapter is scored on the same {G} images per set (the perturbation needs a gradient per image); "
     "substitutes are reported separately.\n\n" + chapter.data_note(contexts)
 ))
+
+# %% [markdown]
+# ## The kernels
+#
+# The perturbation of Eq. 4, the shift statistics of Eq. 6-8 and the adaptive percentile of Eq. 11, as the package
+# computes them (API: {py:func}`~ood_nb_utils.scorers.perturb_from_gradient`,
+# {py:func}`~ood_nb_utils.scorers.shift_statistics`, {py:func}`~ood_nb_utils.scorers.adaptive_percentile`).
+
+# %%
+chapter.show_source(scorers.perturb_from_gradient, scorers.shift_statistics, scorers.adaptive_percentile)
 
 # %% [markdown]
 # ## Perturbed activations, once per image
@@ -115,7 +125,7 @@ ada = {(ds, v): ada_claims.fit_adascale(st, v) for ds, st in study.items() for v
 # deviation shaded for the ID set. The paper's observation is that OOD images shift more at the top ranks; look at
 # the left end of the top row, where the OOD curves should lie above the blue one.
 
-# %%
+# %% tags=["slide"]
 fig, axes = plt.subplots(2, 2, figsize=(9, 6.4))
 top_shift = {}  # mean shift over the top 1% of ranks, per (ID, set): the figure's one-line reading
 for (i, (what, label)), (j, ds) in itertools.product(
@@ -274,7 +284,7 @@ plots.show(fig, caption=f"After AdaSCALE Fig. 6. Top (6a): AdaSCALE-A's validati
 # {term}`penultimate feature <Penultimate feature>` and {term}`logits <Logits>`, so feature-based detectors score them
 # directly.
 
-# %%
+# %% tags=["slide"]
 main_scores, main_avg = ada_claims.main_results(study, tuned, best)
 for ds in MODELS:
     display(Markdown(f"**{ds} as ID** (densenet100-{ds}; {G} images per set; paper: OpenOOD DenseNet-101, "
@@ -335,10 +345,10 @@ display(Markdown(
     f"{(1000 / fwd + 1000 * study['cifar10'].seconds_per_image) / (1000 / fwd):.1f}x plain inference."
 ))
 
-# %% [markdown]
+# %% [markdown] tags=["slide"]
 # ## What we saw
 
-# %%
+# %% tags=["slide-more"]
 lines = []
 for ds in MODELS:
     r = ratios[(ratios.ID == ds) & ratios.group.isin(["near", "far"])]
@@ -366,34 +376,33 @@ display(Markdown("\n".join(lines)))
 card = ada_claims.scorecard(PROFILE.name, study, best=best, best_a={d: tuned[(d, "a")] for d in MODELS},
                             main_scores=main_scores, main_avg=main_avg, nval=nval, pert_scores=pert_scores,
                             latency=latency)
-card.publish()
+card.publish();
 
 # %% [markdown]
 # ## Exercises
 #
-# 1. Score test images with $-Q'$ alone (no scaling). How far is this single statistic from
-#    AdaSCALE-A? What does the scaling add?
-# 2. Which percentile does AdaSCALE-A pick? Compare the mean adaptive percentile (Eq. 11) of the
-#    ID test images with that of each OOD set (`tuned[("cifar10", "a")].percentiles(arrays)`).
-#    Does the method keep fewer activations for OOD?
-#
-# The solutions run below; open them with the toggle.
+# 1. **Eq. 6-8 by hand** (`adascale-1`). From the cached activations $a$ and $a^\varepsilon$ of the CIFAR-10 test
+#    subset, compute $Q' = \lambda Q + C_o$ with $k_1 = 1\%$, $k_2 = 5\%$ of $D$ and $\lambda = 10$, one value per
+#    image (NumPy is enough: rank each row of $a$).
+# 2. **Eq. 11** (`adascale-2`). With the eCDF of the validation images' $Q'$, compute each test image's adaptive
+#    percentile for AdaSCALE-A's DenseNet-101 CIFAR-10 range, $p_{min} = 65$, $p_{max} = 90$ (Tables 12-13).
+#    Which images get the high percentile, and why?
 
-# %% tags=["hide-cell"]
-# Solution 1: -Q' as a detector vs AdaSCALE-A (near and far averages, CIFAR-10)
-q = {d: -cached_shift_statistics(x, k2=best[("cifar10", "a")]["k2"])["Q_prime"].numpy()
-     for d, x in study["cifar10"].test.items()}
-for group, m in group_metrics(q, "cifar10", study["cifar10"].near_far).items():
-    print(f"{group}: -Q' AUROC {m['auroc']:.2f}% vs AdaSCALE-A "
-          f"{main_avg.loc[('cifar10', 'AdaSCALE-A'), ('AUROC', group)]:.2f}%")
-# Q' only decides the percentile; the energy of the scaled feature carries the class evidence.
+# %% tags=["exercise", "hide-input"]
+a, a_eps = (study["cifar10"].test["cifar10"].arrays[k] for k in ("penultimate", "perturbed"))
+### BEGIN SOLUTION
+order, d = np.argsort(-a, axis=1), a.shape[1]
+k1, k2 = max(1, round(d * 0.01)), max(1, round(d * 0.05))
+q = np.take_along_axis(np.abs(a_eps - a), order[:, :k1], axis=1).sum(1)
+answer = 10 * q + np.take_along_axis(np.maximum(a_eps, 0), order[:, :k2], axis=1).sum(1)
+### END SOLUTION
+exercises.check("adascale-1", answer, activations=a, perturbed=a_eps)
 
-# %% tags=["hide-cell"]
-# Solution 2: the adaptive percentile per set (CIFAR-10, validated hyperparameters)
-for d in ["cifar10", *study["cifar10"].real]:
-    pct = tuned[("cifar10", "a")].percentiles(study["cifar10"].test[d])
-    print(f"{d:>10}: mean percentile {pct.mean():.1f} (range {best[('cifar10', 'a')]['p_min']:g}-"
-          f"{best[('cifar10', 'a')]['p_max']:g})")
-# A higher percentile keeps fewer activations in the sum that sets the scaling; it is chosen for
-# samples with a small shift (likely ID). Where the OOD mean is not lower than the ID mean, the
-# perturbation signal does not separate the sets on this network (see the Q figures above).
+# %% tags=["exercise", "hide-input"]
+q_test = cached_shift_statistics(study["cifar10"].test["cifar10"])["Q_prime"].numpy()
+q_val = cached_shift_statistics(study["cifar10"].reference)["Q_prime"].numpy()
+### BEGIN SOLUTION
+F = (q_val[None, :] <= q_test[:, None]).mean(axis=1)  # eCDF (Eq. 9): share of validation values <= each Q'
+answer = 65 + (1 - F) * (90 - 65)  # small Q' (little shift, likely ID) -> F near 0 -> p near p_max
+### END SOLUTION
+exercises.check("adascale-2", answer, q_prime=q_test, reference=q_val, p_min=65, p_max=90)

@@ -22,7 +22,8 @@
 #   UMAP compiles for about 20 s.
 # - **Profile**: printed below. **Time**: about 3 minutes cold, 1 minute with a warm cache.
 # ```
-#
+
+# %% [markdown] tags=["slide"]
 # **Learning objectives.** (1) Read a class's importance of each feature off the classifier head
 # and mask the rest; (2) use the cosine similarity to a class {term}`prototype <Prototype>` as an input-dependent
 # temperature; (3) separate the contributions of three components with an ablation; (4) test a
@@ -66,7 +67,7 @@ from scipy import stats
 
 from ood_nb_utils import data, detectors, metrics, scorers
 from ood_nb_utils.evaluation import evaluate, groups_of
-from ood_nb_utils.lectures import chapter, plots
+from ood_nb_utils.lectures import chapter, exercises, plots
 from ood_nb_utils.lectures.claims import himplos as him_claims
 from ood_nb_utils.lectures.embedding import embed_2d
 
@@ -83,6 +84,16 @@ display(Markdown(chapter.sets_note(PAPER_SETS, "Table I's OOD sets") + " We also
                  "near-OOD sets; averages called *far* below are over MNIST and Textures."))
 
 # %% [markdown]
+# ## The kernel
+#
+# Masking (Eq. 3), clipping (Eq. 4-5) and smoothing (Eq. 6-10) as the package computes them; the score is the energy
+# of these logits (Eq. 11; API: {py:func}`~ood_nb_utils.scorers.class_masks`,
+# {py:func}`~ood_nb_utils.scorers.himplos_logits`, {py:class}`~ood_nb_utils.detectors.HIMPLoS`).
+
+# %%
+chapter.show_source(scorers.class_masks, scorers.himplos_logits)
+
+# %% [markdown]
 # ## Head weights and the activations of ID and OOD images (Fig. 2)
 #
 # One CIFAR-100 class: its 342 head weights sorted in descending order (line), the mean
@@ -91,7 +102,7 @@ display(Markdown(chapter.sets_note(PAPER_SETS, "Table I's OOD sets") + " We also
 # smoothed over 10 neighbouring ranks so the trend is visible. The paper's premise is that ID activations follow the
 # head weights (high on the left, where the weights are high) while OOD activations do not.
 
-# %%
+# %% tags=["slide"]
 st100, w100 = contexts["cifar100"], heads["cifar100"].weight.numpy()
 OOD_FIG = "textures"
 ood_pred = st100.features(OOD_FIG).logits.argmax(1).numpy()
@@ -195,7 +206,7 @@ plots.show(fig, caption="After HIMPLoS Fig. 5, the premise of logit smoothing: t
 # DICE+{term}`ReAct` computes DICE's mask from the unclipped train means. BATS and LINe are not
 # implemented here (LINe needs Shapley values from training data).
 
-# %%
+# %% tags=["slide"]
 runs = {ds: evaluate(ctx, him_claims.TABLE1, OOD[ds]) for ds, ctx in contexts.items()}
 for ds, run in runs.items():
     display(Markdown(f"**{ds} as ID** (values in %; ODIN on {PROFILE.gradient_per_set} images per set)"))
@@ -288,10 +299,10 @@ sl = sens[sens.param == "lambda"].set_index(["ID", "value"])
 ttest = him_claims.fold_ttest(runs, FAR)
 display(ttest.style.format({"p-value": "{:.2e}", "t": "{:.2f}"}, precision=2, na_rep="—").hide(axis="index"))
 
-# %% [markdown]
+# %% [markdown] tags=["slide"]
 # ## What we saw
 
-# %%
+# %% tags=["slide-more"]
 acc = {ds: (100 * runs[ds].id_accuracy, 100 * himplos[ds].accuracy(contexts[ds].id_test)) for ds in MODELS}
 t1_groups = {ds: 100 * runs[ds].table.groupby(["method", "group"])[["fpr95_id_positive", "auroc"]].mean().rename(
     columns={"fpr95_id_positive": "FPR", "auroc": "AUROC"}) for ds in MODELS}
@@ -326,38 +337,32 @@ display(Markdown("\n".join(lines)))
 card = him_claims.scorecard(PROFILE.name, runs, himplos=himplos, contexts=contexts, far=FAR, rho_summary=rho_summary,
                             table3=table3, table4=table4, table4_runs=table4_runs, table5=table5, sens=sens,
                             ttest=ttest, accuracy=acc)
-card.publish()
+card.publish();
 
 # %% [markdown]
 # ## Exercises
 #
-# 1. HIMPLoS masks by the *predicted* class's weights. Mask instead with the *true* class's
-#    weights for ID images. Does the ID energy change much? What does that say about
-#    misclassified ID images?
-# 2. Feature masking keeps the top 40% of one class's weights. Is the kept set very different
-#    between classes? Compute the mean Jaccard overlap of the class masks at p = 60.
-#
-# The solutions run below; open them with the toggle.
+# 1. **Masking and clipping by hand** (`himplos-1`). For the CIFAR-10 test features $h$, keep for each image only
+#    the features among the 40% largest head weights of its *predicted* class ($p = 60$, Eq. 3), clip at
+#    $\lambda = 1.6$ (Eq. 4), apply the head (Eq. 5) and return the energy of those logits, without smoothing.
+# 2. **The smoothing factor** (`himplos-2`). Compute $s(h, v_c)$ of Eq. 7 for the same images: the cosine between
+#    $h$ and the prototype of the predicted class $c$, a prototype being the mean train feature of its class. Which
+#    images get a small factor, and what does that do to their logits?
 
-# %% tags=["hide-cell"]
-# Solution 1: true-class masks vs predicted-class masks on CIFAR-10 test images
-st, h = contexts["cifar10"], contexts["cifar10"].id_test.penultimate
-w, b = heads["cifar10"].weight, heads["cifar10"].bias
-masks = scorers.class_masks(w, percentile=60)
-true_mask = masks[torch.as_tensor(st.id_test.labels)]
-pred_mask = masks[st.id_test.logits.argmax(1)]
-e_true = scorers.energy(scorers.linear_head((h * true_mask).clamp(max=1.6), w, b))
-e_pred = scorers.energy(scorers.linear_head((h * pred_mask).clamp(max=1.6), w, b))
-wrong = st.id_test.logits.argmax(1).numpy() != st.id_test.labels
-print(f"energy differs on {int((e_true != e_pred).sum())} images, all misclassified: "
-      f"{bool(((e_true != e_pred).numpy() <= wrong).all())}; mean |diff| there "
-      f"{(e_true - e_pred).abs()[torch.as_tensor(wrong)].mean():.3f}")
+# %% tags=["exercise", "hide-input"]
+st = contexts["cifar10"]
+h, w, b = st.id_test.penultimate, heads["cifar10"].weight, heads["cifar10"].bias
+### BEGIN SOLUTION
+keep = torch.zeros_like(w, dtype=torch.bool).scatter_(1, w.topk(w.shape[1] - round(0.6 * w.shape[1])).indices, True)
+answer = torch.logsumexp((h * keep[(h @ w.T + b).argmax(1)]).clamp(max=1.6) @ w.T + b, dim=1)
+### END SOLUTION
+exercises.check("himplos-1", answer, features=h, weight=w, bias=b)
 
-# %% tags=["hide-cell"]
-# Solution 2: overlap of the class masks
-for ds in MODELS:
-    m = scorers.class_masks(heads[ds].weight, percentile=60).float()
-    inter = m @ m.T
-    union = m.sum(1, keepdim=True) + m.sum(1) - inter
-    jac = (inter / union)[~torch.eye(len(m), dtype=torch.bool)]
-    print(f"{ds}: mean Jaccard overlap between class masks {jac.mean():.3f} (random 40% subsets: {0.4 / 1.6:.3f})")
+# %% tags=["exercise", "hide-input"]
+### BEGIN SOLUTION
+protos = torch.stack([st.train.penultimate[torch.as_tensor(st.train.labels == c)].mean(0) for c in range(10)])
+cos = torch.nn.functional.normalize(h, dim=1) @ torch.nn.functional.normalize(protos, dim=1).T
+answer = cos[torch.arange(len(h)), st.id_test.logits.argmax(1)]  # small for images far from their class's mean
+### END SOLUTION
+exercises.check("himplos-2", answer, features=h, train_features=st.train.penultimate, train_labels=st.train.labels,
+                logits=st.id_test.logits)

@@ -19,7 +19,8 @@
 #   output of every tapped layer) and chapter 1's held-out pseudo-OOD images.
 # - **Profile**: printed below. **Time**: about 1-2 minutes.
 # ```
-#
+
+# %% [markdown] tags=["slide"]
 # **Learning objectives.** (1) Build class {term}`prototypes <Prototype>` at any layer and score an image by cosine
 # similarity; (2) compare a multi-layer score with the penultimate layer on far- and {term}`near-OOD <Near-OOD>` sets;
 # (3) measure how much calibration data prototypes need; (4) choose layers without OOD test data.
@@ -28,9 +29,11 @@
 # intermediate layers are "equally rich and discriminative". Global-average-pool and L2-normalise
 # several layers, average each class's normalised features into a (re-normalised) prototype, and
 # take per layer the largest cosine to any prototype; their mean is the ID affinity
-# (`detectors.PrototypeFusion`), 1 - affinity the OOD score. The abstract reports {term}`AUROC` gains of up
-# to 4.41 points and {term}`FPR@95` reductions of up to 13.58 points over penultimate-layer methods.
-#
+# ({py:class}`~ood_nb_utils.detectors.PrototypeFusion`), 1 - affinity the OOD score. The abstract reports
+# {term}`AUROC` gains of up to 4.41 points and {term}`FPR@95` reductions of up to 13.58 points over penultimate-layer
+# methods.
+
+# %% [markdown]
 # **Which choice comes from where.** We have the abstract and figure captions only
 # (`../shared/papers/prototype_fusion_abstract.txt`). Fig. 1's caption gives the score; the released
 # code (as our issue summarises it) the taps: dense block 2's output (300-d), dense block 3's before
@@ -66,8 +69,8 @@ from IPython.display import Markdown, display
 
 from ood_nb_utils import data, detectors, scorers
 from ood_nb_utils.detectors.tuning import tune
-from ood_nb_utils.evaluation import group_metrics, groups_of, score_sets, summary_table
-from ood_nb_utils.lectures import chapter, plots
+from ood_nb_utils.evaluation import groups_of, summary_table
+from ood_nb_utils.lectures import chapter, exercises, plots
 from ood_nb_utils.lectures.claims import prototype_fusion as pf_claims
 from ood_nb_utils.models import SPATIAL_TAPS
 
@@ -80,6 +83,14 @@ display(Markdown(chapter.sets_note(["cifar100", "tin", "mnist", "svhn", "texture
                                    "OpenOOD's CIFAR-10 benchmark (near: CIFAR-100, TIN; far: the rest)")))
 display(Markdown(chapter.data_note(contexts)))
 
+# %% [markdown]
+# ## The kernel
+#
+# The prototypes of Fig. 1 and the fused affinity, as the package computes them (API:
+# {py:func}`~ood_nb_utils.scorers.fit_prototypes`, {py:func}`~ood_nb_utils.scorers.prototype_fusion`).
+
+# %%
+chapter.show_source(scorers.fit_prototypes, scorers.prototype_fusion)
 
 # %% [markdown]
 # ## What the prototypes see (Fig. 1, right)
@@ -88,7 +99,7 @@ display(Markdown(chapter.data_note(contexts)))
 # image and one Textures image, the cosine similarity of each layer's feature to each class
 # prototype. Below them, the same matrices averaged over every image of each dataset.
 
-# %%
+# %% tags=["slide"]
 c10 = contexts["cifar10"]
 matrix = pf_claims.similarity_matrices(c10, ["cifar10", *OOD["cifar10"]])  # set -> N x layer x class
 affinity = {d: pf_claims.matrix_affinity(m) for d, m in matrix.items()}
@@ -133,7 +144,7 @@ display(Markdown(
 # features. Averages: near-OOD (other CIFAR, TIN), {term}`far-OOD <Far-OOD>` (MNIST, Textures; the others are not
 # available) and the substitutes on their own.
 
-# %%
+# %% tags=["slide"]
 runs, penult, tables = pf_claims.results(contexts, OOD)
 for ds in MODELS:
     display(Markdown(f"**{ds} as ID** (densenet100-{ds}; {len(contexts[ds].id_test)} ID test images, "
@@ -324,10 +335,10 @@ chosen = {ds: sweep[(sweep.ID == ds) & (sweep.layers == "+".join(r.best["layers"
 rank_corr = {ds: sweep[sweep.ID == ds][["held-out AUROC", "far AUROC"]].corr(method="spearman").iloc[0, 1]
              for ds in MODELS}
 
-# %% [markdown]
+# %% [markdown] tags=["slide"]
 # ## What we saw
 
-# %%
+# %% tags=["slide-more"]
 PENULT_TITLE = pf_claims.PENULT_TITLE
 gain, best_base = pf_claims.gains(tables)
 cal_gap = {ds: abs(cal_summary.loc[(ds, 0.05), "AUROC"] - cal_summary.loc[(ds, 1.0), "AUROC"]) for ds in MODELS}
@@ -362,37 +373,29 @@ display(Markdown("\n".join(lines)))
 
 # %%
 card = pf_claims.scorecard(PROFILE.name, runs, penult, tables, maxima=maxima, separation=separation)
-card.publish()
+card.publish();
 
 # %% [markdown]
 # ## Exercises
 #
-# 1. Prototype Fusion re-normalises each class mean. Use *raw* class means instead
-#    (`scorers.class_means(..., normalize=False)`, as HIMPLoS does) at the final layer and compare
-#    the far-OOD AUROC on CIFAR-10. How far apart are the two kinds of prototype in direction?
-# 2. Replace the maximum over classes by the similarity to the *predicted* class's prototype (the
-#    network's argmax). When would that be better, and when worse? (Solutions below the toggle.)
+# 1. **Prototypes** (`pf-1`). From the calibration features of the final layer and their labels, compute the ten
+#    CIFAR-10 prototypes of Fig. 1 (a 10 x D array). How does a prototype differ from a plain class mean?
+# 2. **The fused score** (`pf-2`). With the prototypes of the three layers, compute each CIFAR-10 test image's
+#    affinity: per layer the largest cosine to a prototype, averaged over the layers with uniform weights.
 
-# %% tags=["hide-cell"]
-# Solution 1: raw class means instead of normalised ones (final layer, CIFAR-10 as ID)
-far10 = GROUPS["cifar10"]["far"]
-final_pf = detectors.PrototypeFusion(layers=("final",)).fit(c10.train, c10.head)
-raw_pf = detectors.PrototypeFusion(layers=("final",)).fit(c10.train, c10.head)
-raw_pf.prototypes_ = {"final": scorers.class_means(c10.train.layer("final"), c10.train.labels, num_classes=10)}
-for name, det in [("normalised means", final_pf), ("raw means", raw_pf)]:
-    sc = score_sets(det, c10, ["cifar10", *far10])
-    print(f"{name}: far-OOD AUROC {group_metrics(sc, 'cifar10', {'far': far10})['far']['auroc']:.2f}%")
-print("cosine between each class's two prototypes:", scorers.cosine_matrix(final_pf.prototypes_["final"],
-                                                                         raw_pf.prototypes_["final"]).diag().numpy().round(4))
-# Cosine ignores length: the two prototypes differ only by how much each image's length weighs in its class mean.
+# %% tags=["exercise", "hide-input"]
+f, y = c10.train.layer("final"), c10.train.labels
+### BEGIN SOLUTION
+u = torch.nn.functional.normalize(torch.as_tensor(f), dim=1)  # unit length first, so every image counts the same
+answer = torch.nn.functional.normalize(torch.stack([u[torch.as_tensor(y == c)].mean(0) for c in range(10)]), dim=1)
+### END SOLUTION
+exercises.check("pf-1", answer, features=f, labels=y)
 
-# %% tags=["hide-cell"]
-# Solution 2: the predicted class's prototype instead of the best one
-sims_final = {d: scorers.cosine_matrix(c10.features(d).layer("final"), final_pf.prototypes_["final"])
-              for d in ["cifar10", *far10]}
-for name, pick in [("max over classes", None), ("predicted class", "argmax")]:
-    sc = {d: (m.amax(1) if pick is None else m[torch.arange(len(m)), c10.features(d).logits.argmax(1)]).numpy()
-          for d, m in sims_final.items()}
-    print(f"{name}: far-OOD AUROC {group_metrics(sc, 'cifar10', {'far': far10})['far']['auroc']:.2f}%")
-# The two agree whenever the nearest prototype is the predicted class (most ID images); they differ
-# on images the head assigns to a class whose prototype is not the closest, typically OOD images.
+# %% tags=["exercise", "hide-input"]
+test = {layer: c10.id_test.layer(layer) for layer in PF_LAYERS}
+protos = scorers.fit_prototypes({layer: c10.train.layer(layer) for layer in PF_LAYERS}, c10.train.labels)
+### BEGIN SOLUTION
+per_layer = [(torch.nn.functional.normalize(x, dim=1) @ protos[name].T).amax(1) for name, x in test.items()]
+answer = torch.stack(per_layer, dim=1).mean(1)
+### END SOLUTION
+exercises.check("pf-2", answer, layers=test, prototypes=protos)

@@ -23,7 +23,8 @@
 #   fresh passes over 128 images.
 # - **Profile**: printed below. **Time**: about 3 minutes after chapters 0-4, longer from a cold cache.
 # ```
-#
+
+# %% [markdown] tags=["slide"]
 # **Learning objectives.** (1) Read a leaderboard with its uncertainty: when are two methods
 # actually different? (2) See how the ranking depends on the benchmark (near vs far OOD,
 # CIFAR-10 vs CIFAR-100) and on the {term}`FPR@95` convention. (3) Weigh detection quality against
@@ -101,7 +102,7 @@ print(f"network-based methods: {n_grad} images per set; w found for the NAP comb
                   for ds in MODELS))
 board = board_claims.board(runs, contexts, SETS, FAMILY_OF, n_boot=BOOT, seed=PROFILE.seed)
 
-# %% [markdown]
+# %% [markdown] tags=["slide"]
 # ## The leaderboard
 #
 # Mean {term}`AUROC` over each group's sets with its 95% {term}`bootstrap <Bootstrap interval>` interval (ID images
@@ -109,7 +110,7 @@ board = board_claims.board(runs, contexts, SETS, FAMILY_OF, n_boot=BOOT, seed=PR
 # accepted when 95% of ID is accepted; DICE, NAP, HIMPLoS) and *OOD-positive* (ID rejected when
 # 95% of OOD is caught; OpenOOD, AdaSCALE, Prototype Fusion). Sorted by {term}`far-OOD <Far-OOD>` AUROC.
 
-# %%
+# %% tags=["slide-more"]
 for ds in MODELS:
     display(Markdown(f"### ID = {data.DATASETS[ds].title} ({MODELS[ds]})"))
     display(board[board.ID == ds].sort_values("far AUROC", ascending=False)[board_claims.BOARD_COLUMNS].style.format(
@@ -186,10 +187,10 @@ plots.show(fig, caption="Detection quality against test-time cost: each method's
            "+0.01 ms so that free methods show); circles CIFAR-10 as ID, squares CIFAR-100, colours by chapter.",
            alt="A scatter plot of far-OOD AUROC against extra test-time cost for every method and both models.")
 
-# %% [markdown]
+# %% [markdown] tags=["slide"]
 # ## What we saw
 
-# %%
+# %% tags=["slide-more"]
 display(Markdown("\n".join(board_claims.findings(board, runs, cost, forward_ms))))
 
 # %% [markdown]
@@ -202,9 +203,9 @@ display(Markdown("\n".join(board_claims.findings(board, runs, cost, forward_ms))
 #    $w = 0.5$ for NAP+HIMPLoS (`evaluate(..., params={"nap_himplos": {"w": 0.5}})`): how much of the
 #    combination's gain (or loss) is due to the search?
 #
-# The solutions run below; open them with the toggle.
+# These two are open questions; the instructor edition runs a solution below each (open it with the toggle).
 
-# %% tags=["hide-cell"]
+# %% tags=["solution", "hide-cell"]
 # Solution 1: top 5 by AUROC vs by FPR@95 (OOD-positive), far-OOD CIFAR-100
 b = board[board.ID == "cifar100"]
 by_auroc = set(b.nlargest(5, "far AUROC").method)
@@ -215,7 +216,7 @@ print("only by FPR:", sorted(by_fpr - by_auroc) or "none")
 # FPR@95 looks at one point of the ROC curve (the 5% tail of the OOD scores); AUROC at all of it. A
 # method whose OOD scores have a long tail into the ID range ranks well by AUROC but not by FPR.
 
-# %% tags=["hide-cell"]
+# %% tags=["solution", "hide-cell"]
 # Solution 2: NAP+HIMPLoS with w fixed at 0.5 vs searched
 for ds in MODELS:
     fixed = evaluate(contexts[ds], ["nap_himplos"], [*SETS[ds]["near"], *SETS[ds]["far"]],

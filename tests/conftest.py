@@ -15,7 +15,11 @@ in between runs instead (a developer's shortcut; it must not be the book's cache
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import http.server
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -92,6 +96,20 @@ CHROMIUM_FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-
                   # no network but this machine: every host name but the local server's fails to resolve, so a page
                   # that needs the internet (a CDN's MathJax, a web font) shows it
                   "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost")
+
+
+@contextlib.contextmanager
+def serve_folder(folder: Path):
+    """A local HTTP server for ``folder`` in a thread; yields its base URL."""
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    handler.log_message = lambda *args: None  # no request log in the test output
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
 
 
 @pytest.fixture(scope="module")

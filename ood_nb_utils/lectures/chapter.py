@@ -1,6 +1,6 @@
 """What every chapter does first, in one place: fixed threads and seed, the book's figure style,
 the profile in force (printed, so a reader sees what ran), and one run context per checkpoint
-(:func:`begin`)."""
+(:func:`begin`), and the package's own source shown on the page (:func:`show_source`)."""
 
 from __future__ import annotations
 
@@ -129,3 +129,31 @@ def sets_note(paper_sets, what: str = "The paper's OOD sets") -> str:
             f"**{', '.join(DATASETS[d].title for d in here) or 'none'}** (Textures is 10 of its 47 classes). Missing: "
             f"{', '.join(DATASETS[d].title for d in paper_sets if d not in here) or 'none'}. The substitutes "
             f"({', '.join(subs) or 'none'}) are reported separately and never compared with the paper's numbers.")
+
+
+def source_of(*objects) -> str:
+    """Markdown: the source code of each of ``objects`` (functions or classes of the package), headed by its
+    qualified name, file and lines. Taken from the code that runs, so the page cannot drift from it."""
+    import inspect
+    from pathlib import Path
+
+    from ..config import REPO_ROOT
+
+    parts = []
+    for obj in objects:
+        lines, first = inspect.getsourcelines(obj)
+        path = inspect.getsourcefile(obj)
+        try:
+            path = str(Path(path).resolve().relative_to(REPO_ROOT))
+        except ValueError:  # an installed package, outside a checkout
+            path = f"{obj.__module__.replace('.', '/')}.py"
+        parts.append(f"`{obj.__module__}.{obj.__qualname__}` ({path}, lines {first}-{first + len(lines) - 1}):\n\n"
+                     f"```python\n{''.join(lines).rstrip()}\n```")
+    return "\n\n".join(parts)
+
+
+def show_source(*objects) -> None:
+    """Display :func:`source_of` ``objects`` as highlighted code (in the book, JupyterLab and Colab alike)."""
+    from IPython.display import Markdown, display
+
+    display(Markdown(source_of(*objects)))

@@ -94,7 +94,7 @@ def perturb_inputs(logits_of: Callable[[torch.Tensor], torch.Tensor], images: to
 
 
 def top_count(dim: int, percent: float) -> int:
-    """How many of ``dim`` activations ``percent``% is (at least one): k1, k2 of Eq. 6-7."""
+    """How many of ``dim`` activations ``percent`` percent is (at least one): k1, k2 of Eq. 6-7."""
     if not 0.0 < percent <= 100.0:
         raise ValueError(f"percent must be in (0, 100], got {percent}")
     return max(1, round(dim * percent / 100.0))

@@ -17,8 +17,8 @@ def toc_files():
 
 def test_every_toc_entry_exists():
     for f in toc_files():
-        matches = [p for p in ROOT.glob(f + ".*") if p.suffix in (".md", ".py")]
-        assert matches, f"_toc.yml names {f}, which has no .md or .py file"
+        matches = [p for p in ROOT.glob(f + ".*") if p.suffix in (".md", ".py", ".rst")]
+        assert matches, f"_toc.yml names {f}, which has no .md, .py or .rst file"
 
 
 AGGREGATE_PAGES = {"05_leaderboard", "06_summary"}  # gather the chapters' results; no claims of their own

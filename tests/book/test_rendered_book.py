@@ -7,17 +7,14 @@ it checks a build, not the package. Screenshots go to ``_build/screenshots/``.
 
 from __future__ import annotations
 
-import functools
-import http.server
 import re
-import threading
 import urllib.request
 from pathlib import Path
 
 import pytest
 import yaml
 
-from ..conftest import PAPERS, SCREENSHOTS
+from ..conftest import PAPERS, SCREENSHOTS, serve_folder
 
 pytestmark = pytest.mark.pages
 
@@ -37,12 +34,8 @@ CHAPTERS = [p for p in toc_pages() if p.startswith("notebooks/")]
 def server():
     if not (HTML / "index.html").exists():
         pytest.fail(f"no built book in {HTML}: run `make book` first")
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(HTML))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
+    with serve_folder(HTML) as url:
+        yield url
 
 
 _READ: dict[str, dict] = {}  # what each page showed, for checks that need no live page (one load per page)
@@ -130,17 +123,89 @@ def test_summary_lists_all_four_papers_with_verdicts(browser, server):
         assert verdict in text, f"the summary page lacks the verdict {verdict!r}"
 
 
-def test_hidden_exercise_solutions_are_executed_and_collapsed(browser, server):
-    for page in CHAPTERS[:-2]:  # the paper chapters; the leaderboard and summary are checked above
+def test_exercise_solutions_are_executed_passing_and_collapsed(browser, server):
+    """The instructor edition: every exercise cell's code (its solution) is collapsed and its check printed a
+    pass; the open questions' solutions are collapsed whole and executed."""
+    from ood_nb_utils.lectures.exercises import chapter_exercises
+
+    for page in CHAPTERS[:-1]:
         info = open_page(browser, server, page, live=True)
-        hidden = browser.execute_script(
-            "return Array.from(document.querySelectorAll('.tag_hide-cell')).map("
-            "c => ({open: c.querySelector('details') ? c.querySelector('details').open : null,"
-            " out: c.querySelectorAll('.cell_output').length}))")
-        assert hidden, f"{page}: no hidden exercise solution"
-        assert all(h["open"] is False for h in hidden), f"{page}: a solution is not collapsed"
-        assert all(h["out"] > 0 for h in hidden), f"{page}: a hidden solution has no output (not executed?)"
+        cells = browser.execute_script("""return Array.from(document.querySelectorAll('.tag_exercise, .tag_solution'))
+            .map(c => ({exercise: c.classList.contains('tag_exercise'), out: c.innerText,
+                        open: Array.from(c.querySelectorAll('details')).map(d => d.open)}));""")
+        keys = [e.key for e in chapter_exercises(page.split("/")[-1])]
+        exercise_cells = [c for c in cells if c["exercise"]]
+        assert len(exercise_cells) == len(keys), f"{page}: {len(exercise_cells)} exercise cells for {keys}"
+        for key in keys:
+            assert any(f"✓ {key}: right" in c["out"] for c in exercise_cells), f"{page}: {key} did not pass"
+        assert all(c["open"] and not any(c["open"]) for c in cells), f"{page}: a solution is not collapsed"
         assert "Exercises" in info["text"]
+
+
+KERNELS = {"notebooks/01_nap": ["nap_channel_ratio", "nap"],
+           "notebooks/02_adascale": ["perturb_from_gradient", "shift_statistics", "adaptive_percentile"],
+           "notebooks/03_himplos": ["class_masks", "himplos_logits"],
+           "notebooks/04_prototype_fusion": ["fit_prototypes", "prototype_fusion"]}
+
+
+@pytest.mark.parametrize("page", list(KERNELS))
+def test_each_paper_chapter_shows_its_kernel_source_and_links_its_api_entry(browser, server, page):
+    import inspect
+
+    from ood_nb_utils import scorers
+
+    open_page(browser, server, page, live=True)
+    code = browser.execute_script("return Array.from(document.querySelectorAll('.cell_output .highlight pre'))"
+                                  ".map(p => p.innerText);")
+    links = browser.execute_script("return Array.from(document.querySelectorAll('a.reference.internal'))"
+                                   ".map(a => a.getAttribute('href'));")
+    for name in KERNELS[page]:
+        source = inspect.getsource(getattr(scorers, name)).strip()
+        assert any(source in c for c in code), f"{page}: the source of scorers.{name} is not shown as it runs"
+    assert any(f"api.html#ood_nb_utils.scorers.{KERNELS[page][-1]}" in (h or "") for h in links), (
+        f"{page}: no link to the API entry of scorers.{KERNELS[page][-1]}")
+
+
+def public_api() -> list[str]:
+    """Every public name the API page must document, fully qualified."""
+    from ood_nb_utils import detectors, metrics, models, scorers
+
+    top = ["ModelAdapter", "Head", "extract", "Features", "HeldOut", "evaluate_model"]
+    names = [f"ood_nb_utils.{n}" for n in top]
+    names += [f"ood_nb_utils.detectors.{n}" for n in detectors.__all__ if n != "HeldOut"]
+    names += [f"ood_nb_utils.scorers.{n}" for n in scorers.__all__]
+    names += [f"ood_nb_utils.models.{n}" for n in models.__all__ if n not in top]
+    names += [f"ood_nb_utils.metrics.{n}" for n, obj in vars(metrics).items()
+              if not n.startswith("_") and callable(obj) and getattr(obj, "__module__", "") == metrics.__name__]
+    names += [f"ood_nb_utils.lectures.exercises.{n}" for n in ("check", "NotAnswered", "WrongAnswer")]
+    return names
+
+
+def test_the_api_page_documents_every_public_name_with_its_source(browser, server):
+    open_page(browser, server, "book/api", live=True)
+    ids = set(browser.execute_script("return Array.from(document.querySelectorAll('[id]')).map(e => e.id);"))
+    missing = [n for n in public_api() if n not in ids]
+    assert not missing, f"the API page has no entry for {missing}"
+    sources = browser.execute_script("return Array.from(document.querySelectorAll('a .viewcode-link')).length;")
+    assert sources > 50, f"only {sources} [source] links on the API page"
+
+
+def test_the_course_plan_names_every_chapter_and_every_link_resolves(browser, server):
+    open_page(browser, server, "book/course_plan", live=True)
+    links = browser.execute_script("return Array.from(document.querySelectorAll('main a[href]')).map(a => a.href);")
+    text = browser.execute_script("return document.querySelector('main').innerText;")
+    for page in toc_pages():
+        if page.startswith(("notebooks/", "book/own_model", "book/imagenet")):
+            assert any(h.split("#")[0].endswith(f"/{page}.html") for h in links), f"the course plan omits {page}"
+    assert "Four sessions" in text and "Two sessions" in text
+    assert "not timed" not in text and re.search(r"\d+(\.\d)? (s|min)", text), "run times missing"
+    for href in {h for h in links if h.startswith(server)}:
+        target, _, anchor = href.partition("#")
+        with urllib.request.urlopen(target) as response:
+            body = response.read().decode("utf-8", errors="replace")
+        assert response.status == 200, href
+        if anchor:
+            assert f'id="{anchor}"' in body, f"{href}: no element with id {anchor}"
 
 
 FIGURE_PAGES = [*CHAPTERS, "book/imagenet"]

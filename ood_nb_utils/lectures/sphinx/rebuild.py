@@ -2,8 +2,9 @@
 
 Sphinx re-reads (so MyST-NB re-executes) only the pages whose source changed. Two things it cannot see:
 
-- the summary page (``notebooks/06_summary``) reads the scorecards the chapters write, so whenever a chapter
-  is re-executed the summary is too (:func:`summary_follows_chapters`, on ``env-get-outdated``);
+- the summary page (``notebooks/06_summary``) reads the scorecards the chapters write, and the course plan
+  (``book/course_plan``) their cell times, so whenever a chapter is re-executed both are re-read too
+  (:func:`summary_follows_chapters`, on ``env-get-outdated``);
 - every executed page runs the ``ood_nb_utils`` package, so each records the package's ``.py`` files as
   dependencies (:func:`note_package_dependencies`): a change to the package re-executes every chapter.
 
@@ -16,16 +17,18 @@ from __future__ import annotations
 from pathlib import Path
 
 SUMMARY = "notebooks/06_summary"
+FOLLOWERS = (SUMMARY, "book/course_plan")  # pages that read what the executed chapters leave behind
 EXECUTED_PREFIXES = ("notebooks/", "book/own_model")
 PACKAGE = Path(__file__).resolve().parents[2]  # ood_nb_utils/, this file being lectures/sphinx/rebuild.py
 
 
 def summary_follows_chapters(app, env, added: set[str], changed: set[str], removed: set[str]) -> list[str]:
-    """The summary page, when any other executed page is about to be re-read (and the summary is not already)."""
-    touched = {d for d in (added | changed | removed) if d.startswith(EXECUTED_PREFIXES) and d != SUMMARY}
-    if touched and SUMMARY in env.found_docs and SUMMARY not in (added | changed):
-        return [SUMMARY]
-    return []
+    """The summary and course plan pages, when any other executed page is about to be re-read (and they are
+    not already)."""
+    touched = {d for d in (added | changed | removed) if d.startswith(EXECUTED_PREFIXES) and d not in FOLLOWERS}
+    if not touched:
+        return []
+    return [d for d in FOLLOWERS if d in env.found_docs and d not in (added | changed)]
 
 
 def package_files() -> list[str]:

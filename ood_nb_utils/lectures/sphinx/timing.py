@@ -3,7 +3,7 @@
 MyST-NB executes a chapter through jupyter-cache's ``single_nb_execution``, which can ask nbclient to record
 each cell's start and end in the cell's metadata (``execution``) but does not. This extension turns that on,
 so the executed notebooks under ``_build/jupyter_execute`` (and the ``.ipynb`` the site offers for download)
-carry per-cell times. ``benchmarks/cell_times.py _build/jupyter_execute/*/*.ipynb`` prints each
+carry per-cell times (:func:`cell_seconds`). ``benchmarks/cell_times.py _build/jupyter_execute/*/*.ipynb`` prints each
 chapter's slowest cells from them; ``.ci/run`` does so after the book stage. The outputs are unchanged.
 """
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable
+from datetime import datetime
 
 LOG = logging.getLogger(__name__)
 
@@ -29,6 +30,34 @@ def with_timing(execute: Callable) -> Callable:
 
     timed.records_timing = True
     return timed
+
+
+def cell_seconds(cells: list[dict]) -> list[tuple[int, float, str]]:
+    """(cell index, seconds, first code line) of every executed code cell (nbclient's timing metadata)."""
+    out = []
+    for i, cell in enumerate(cells):
+        timing = cell.get("metadata", {}).get("execution", {})
+        start, end = timing.get("iopub.execute_input"), timing.get("shell.execute_reply")
+        if cell["cell_type"] != "code" or not (start and end):
+            continue
+        seconds = (datetime.fromisoformat(end.replace("Z", "+00:00"))
+                   - datetime.fromisoformat(start.replace("Z", "+00:00"))).total_seconds()
+        source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+        first = next((line.strip() for line in source.splitlines() if line.strip() and not line.startswith("#")), "")
+        out.append((i, seconds, first[:90]))
+    return out
+
+
+def notebook_seconds(path) -> float | None:
+    """The summed execution time of an executed notebook's code cells (None: no timings recorded)."""
+    import json
+    from pathlib import Path
+
+    path = Path(path)
+    if not path.exists():
+        return None
+    times = cell_seconds(json.loads(path.read_text(encoding="utf-8"))["cells"])
+    return sum(t for _, t, _ in times) if times else None
 
 
 def record_cell_timings(app, config) -> None:
