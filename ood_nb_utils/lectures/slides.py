@@ -50,7 +50,8 @@ def plain_markdown(text: str) -> str:
 
 
 def slide_type(cell) -> str:
-    tags = cell.get("metadata", {}).get("tags", [])
+    """reveal's slide type of a cell from its tags: ``"slide"``, ``"-"`` (the same slide) or ``"skip"``."""
+    tags = tags_of(cell)
     return "slide" if SLIDE in tags else "-" if MORE in tags else "skip"
 
 

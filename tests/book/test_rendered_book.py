@@ -190,7 +190,9 @@ def test_the_api_page_documents_every_public_name_with_its_source(browser, serve
     assert sources > 50, f"only {sources} [source] links on the API page"
 
 
-def test_the_course_plan_names_every_chapter_and_every_link_resolves(browser, server):
+def test_the_course_plan_names_every_chapter_and_exercise_and_every_link_resolves(browser, server):
+    from ood_nb_utils.lectures.exercises import EXERCISES
+
     open_page(browser, server, "book/course_plan", live=True)
     links = browser.execute_script("return Array.from(document.querySelectorAll('main a[href]')).map(a => a.href);")
     text = browser.execute_script("return document.querySelector('main').innerText;")
@@ -198,6 +200,7 @@ def test_the_course_plan_names_every_chapter_and_every_link_resolves(browser, se
         if page.startswith(("notebooks/", "book/own_model", "book/imagenet")):
             assert any(h.split("#")[0].endswith(f"/{page}.html") for h in links), f"the course plan omits {page}"
     assert "Four sessions" in text and "Two sessions" in text
+    assert not [k for k in EXERCISES if k not in text], "the course plan omits an exercise"
     assert "not timed" not in text and re.search(r"\d+(\.\d)? (s|min)", text), "run times missing"
     for href in {h for h in links if h.startswith(server)}:
         target, _, anchor = href.partition("#")
