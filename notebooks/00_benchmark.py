@@ -306,7 +306,7 @@ for method, fpr, auc in [("react", 48.77, 90.55), ("ash_s", 48.74, 89.93)]:
              reason="hyperparameters not stated in NAP; ours: " + str(detectors.create(method).get_params()))
     card.add(f"{title} AUROC, CIFAR-10 vs CIFAR-100 (%)", "NAP Table 9", auc, 100 * row.auroc, tolerance=0.5,
              reason="hyperparameters not stated in NAP; ours: " + str(detectors.create(method).get_params()))
-card.publish();
+card.publish()
 
 # %% [markdown]
 # ## Exercises

@@ -362,7 +362,7 @@ display(Markdown("\n".join([
 
 # %%
 card = nap_claims.scorecard(PROFILE.name, runs, table9=table9, tables67=tables67, single=single_layer)
-card.publish();
+card.publish()
 
 # %% [markdown]
 # ## Exercises

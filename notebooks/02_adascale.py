@@ -376,7 +376,7 @@ display(Markdown("\n".join(lines)))
 card = ada_claims.scorecard(PROFILE.name, study, best=best, best_a={d: tuned[(d, "a")] for d in MODELS},
                             main_scores=main_scores, main_avg=main_avg, nval=nval, pert_scores=pert_scores,
                             latency=latency)
-card.publish();
+card.publish()
 
 # %% [markdown]
 # ## Exercises

@@ -337,7 +337,7 @@ display(Markdown("\n".join(lines)))
 card = him_claims.scorecard(PROFILE.name, runs, himplos=himplos, contexts=contexts, far=FAR, rho_summary=rho_summary,
                             table3=table3, table4=table4, table4_runs=table4_runs, table5=table5, sens=sens,
                             ttest=ttest, accuracy=acc)
-card.publish();
+card.publish()
 
 # %% [markdown]
 # ## Exercises

@@ -373,7 +373,7 @@ display(Markdown("\n".join(lines)))
 
 # %%
 card = pf_claims.scorecard(PROFILE.name, runs, penult, tables, maxima=maxima, separation=separation)
-card.publish();
+card.publish()
 
 # %% [markdown]
 # ## Exercises
