@@ -120,8 +120,8 @@ def student_config(config: dict) -> dict:
 
 def build(root: Path, *, html: bool = True) -> Path:
     """``make student``: student notebooks in ``_build/student/notebooks`` (and ``.../book``), and with ``html``
-    the student site in ``_build/student/html``, built from a source tree of those notebooks by Jupyter Book
-    with execution off. Returns ``_build/student``."""
+    the student site in ``_build/student/html``, built by Jupyter Book with execution off from a temporary source
+    tree of those notebooks and the book's pages. Returns ``_build/student``."""
     student = root / "_build" / "student"
     source = student / "source"
     shutil.rmtree(source, ignore_errors=True)
@@ -132,6 +132,7 @@ def build(root: Path, *, html: bool = True) -> Path:
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source / f"{page}.ipynb", target)
     if not html:
+        shutil.rmtree(source)
         return student
     shutil.copyfile(root / "_toc.yml", source / "_toc.yml")
     config = student_config(yaml.safe_load((root / "_config.yml").read_text()))
@@ -148,7 +149,8 @@ def build(root: Path, *, html: bool = True) -> Path:
     subprocess.run([str(Path(sys.executable).with_name("jupyter-book")), "build", str(source), "--path-output",
                     str(student / "site"), "--quiet"], check=True)
     shutil.move(student / "site" / "_build" / "html", student / "html")
-    shutil.rmtree(student / "site")
+    for scratch in (student / "site", source):  # Sphinx's state and the source tree it read
+        shutil.rmtree(scratch)
     return student
 
 
