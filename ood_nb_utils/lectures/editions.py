@@ -91,17 +91,23 @@ def executed_pages(root: Path) -> dict[str, Path]:
     return {p: executed / f"{p}.ipynb" for p in pages if (root / f"{p}.py").exists()}
 
 
-def write_notebooks(root: Path, out: Path) -> list[Path]:
-    """The student notebook of every executed page, under ``out`` (same relative paths); fails, naming the page,
-    when the instructor build has not executed it yet."""
-    written = []
+def executed_notebooks(root: Path):
+    """``(page, notebook)`` for every executed page, as the instructor build left it; fails, naming the file, when
+    that build has not executed the page yet."""
     for page, executed in executed_pages(root).items():
         if not executed.exists():
             raise FileNotFoundError(f"{executed} is missing: run `make book` (the instructor edition) first")
+        yield page, nbformat.read(executed, as_version=4)
+
+
+def write_notebooks(root: Path, out: Path) -> list[Path]:
+    """The student notebook of every executed page, under ``out`` (same relative paths), written atomically."""
+    written = []
+    for page, nb in executed_notebooks(root):
         target = out / f"{page}.ipynb"
         target.parent.mkdir(parents=True, exist_ok=True)
         part = target.with_suffix(".part")
-        nbformat.write(student_notebook(nbformat.read(executed, as_version=4)), part)
+        nbformat.write(student_notebook(nb), part)
         part.replace(target)
         written.append(target)
     return written
@@ -118,22 +124,18 @@ def student_config(config: dict) -> dict:
     return config
 
 
-def build(root: Path, *, html: bool = True) -> Path:
-    """``make student``: student notebooks in ``_build/student/notebooks`` (and ``.../book``), and with ``html``
-    the student site in ``_build/student/html``, built by Jupyter Book with execution off from a temporary source
-    tree of those notebooks and the book's pages. Returns ``_build/student``."""
+def build(root: Path) -> Path:
+    """``make student``: student notebooks in ``_build/student/notebooks`` (and ``.../book``) and the student site
+    in ``_build/student/html``, built by Jupyter Book with execution off from a temporary source tree of those
+    notebooks and the book's pages. Returns ``_build/student``."""
     student = root / "_build" / "student"
     source = student / "source"
     shutil.rmtree(source, ignore_errors=True)
     source.mkdir(parents=True)
-    write_notebooks(root, source)
-    for page in executed_pages(root):
-        target = student / f"{page}.ipynb"
+    for notebook in write_notebooks(root, source):
+        target = student / notebook.relative_to(source)
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source / f"{page}.ipynb", target)
-    if not html:
-        shutil.rmtree(source)
-        return student
+        shutil.copyfile(notebook, target)
     shutil.copyfile(root / "_toc.yml", source / "_toc.yml")
     config = student_config(yaml.safe_load((root / "_config.yml").read_text()))
     (source / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False))

@@ -101,15 +101,13 @@ def check(key: str, answer: Any, **inputs: Any) -> None:
     it is right; raises :class:`NotAnswered` for the stub and :class:`WrongAnswer`, saying what is wrong,
     otherwise."""
     __tracebackhide__ = True  # IPython shows the message, not this function's frames
-    exercise = EXERCISES[key] if key in EXERCISES else _unknown(key)
+    if key not in EXERCISES:
+        raise KeyError(f"no exercise {key!r}; the exercises are {', '.join(EXERCISES)}")
+    exercise = EXERCISES[key]
     message = diagnose(exercise, answer, inputs)
     if message is not None:
         raise WrongAnswer(f"{key}: {message}")
     print(f"✓ {key}: right (to a relative tolerance of {exercise.rtol:g}).")
-
-
-def _unknown(key: str):
-    raise KeyError(f"no exercise {key!r}; the exercises are {', '.join(EXERCISES)}")
 
 
 # --- the exercises, by chapter ---------------------------------------------------------------------------------
@@ -119,6 +117,15 @@ def _t(x: Any) -> torch.Tensor:
     """``x`` as a tensor of its own float precision: the reference computes as the package does on these inputs
     (upcasting float32 would break the ties that saturated softmax probabilities make)."""
     return x.detach() if isinstance(x, torch.Tensor) else torch.as_tensor(np.asarray(x))
+
+
+def _head(weight: Any, bias: Any) -> tuple[torch.Tensor, torch.Tensor | None]:
+    return _t(weight), None if bias is None else _t(bias)
+
+
+def _class_means(features: Any, labels: Any, normalize: bool = False) -> torch.Tensor:
+    """Class means of ``features`` in float64 (``normalize``: of the unit-length features)."""
+    return scorers.class_means(_t(features), np.asarray(labels), normalize=normalize).double()
 
 
 def _maxmean(features: Any, tap: str = "final") -> tuple[torch.Tensor, torch.Tensor]:
@@ -138,7 +145,7 @@ def _fprs(id_logits: Any, ood_logits: Any) -> np.ndarray:
 
 def _react_auroc(id_features: Any, ood_features: Any, weight: Any, bias: Any, threshold: float = 1.0,
                  shape: Callable[[torch.Tensor], torch.Tensor] | None = None) -> float:
-    w, b = _t(weight), None if bias is None else _t(bias)
+    w, b = _head(weight, bias)
     shape = shape or (lambda h: h.clamp(max=threshold))
     score = lambda h: scorers.energy(scorers.linear_head(shape(_t(h)), w, b)).numpy()
     return metrics.auroc(score(id_features), score(ood_features))
@@ -162,12 +169,10 @@ def _q_prime_top_by_perturbed(activations: Any, perturbed: Any) -> torch.Tensor:
 
 
 def _q_prime_signed(activations: Any, perturbed: Any) -> torch.Tensor:
+    """Eq. 6-8 with signed shifts in Q (the kernel's C_o is right)."""
     a, a_eps = _t(activations), _t(perturbed)
-    d = a.shape[1]
-    order = a.argsort(dim=1, descending=True)
-    q = (a_eps - a).gather(1, order[:, :scorers.top_count(d, 1.0)]).sum(1)
-    c_o = a_eps.clamp(min=0).gather(1, order[:, :scorers.top_count(d, 5.0)]).sum(1)
-    return 10.0 * q + c_o
+    top = a.argsort(dim=1, descending=True)[:, :scorers.top_count(a.shape[1], 1.0)]
+    return 10.0 * (a_eps - a).gather(1, top).sum(1) + scorers.shift_statistics(a, a_eps)["C_o"]
 
 
 def _c_o_of_original(activations: Any, perturbed: Any) -> torch.Tensor:
@@ -181,14 +186,12 @@ def _percentile(q_prime: Any, reference: Any, p_min: float, p_max: float) -> tor
 
 
 def _himplos_energy(features: Any, weight: Any, bias: Any, **options: Any) -> torch.Tensor:
-    return scorers.himplos(_t(features), _t(weight), None if bias is None else _t(bias), None, smooth=False,
-                           **options)
+    return scorers.himplos(_t(features), *_head(weight, bias), None, smooth=False, **options)
 
 
 def _masked_by_bottom(features: Any, weight: Any, bias: Any) -> torch.Tensor:
     """Eq. 3 read backwards: the class's smallest 60% of weights kept instead of its largest 40%."""
-    h, w = _t(features), _t(weight)
-    b = None if bias is None else _t(bias)
+    h, (w, b) = _t(features), _head(weight, bias)
     predicted = scorers.linear_head(h, w, b).argmax(1)
     keep = ~scorers.class_masks(w, percentile=40.0)[predicted]
     return scorers.energy(scorers.linear_head((h * keep).clamp(max=scorers.HIMPLOS_THRESHOLD), w, b))
@@ -196,24 +199,22 @@ def _masked_by_bottom(features: Any, weight: Any, bias: Any) -> torch.Tensor:
 
 def _max_cosine(features: Any, train_features: Any, train_labels: Any) -> torch.Tensor:
     """Each image's largest cosine over the class means (Prototype Fusion's rule, not Eq. 7's)."""
-    protos = scorers.class_means(_t(train_features), np.asarray(train_labels)).double()
-    return scorers.cosine_matrix(_t(features), protos).amax(1)
+    return scorers.cosine_matrix(_t(features), _class_means(train_features, train_labels)).amax(1)
 
 
 def _prototype_cosine(features: Any, train_features: Any, train_labels: Any, logits: Any,
                       normalize: bool = False) -> torch.Tensor:
-    protos = scorers.class_means(_t(train_features), np.asarray(train_labels), normalize=normalize)
-    return scorers.prototype_cosine(_t(features), protos.double(), _t(logits).argmax(1))
+    protos = _class_means(train_features, train_labels, normalize=normalize)
+    return scorers.prototype_cosine(_t(features), protos, _t(logits).argmax(1))
 
 
 def _dot_with_prototype(features: Any, train_features: Any, train_labels: Any, logits: Any) -> torch.Tensor:
-    protos = scorers.class_means(_t(train_features), np.asarray(train_labels)).double()
-    h = _t(features)
-    return (h * protos[_t(logits).argmax(1)]).sum(1)
+    protos = _class_means(train_features, train_labels)
+    return (_t(features) * protos[_t(logits).argmax(1)]).sum(1)
 
 
 def _prototypes(features: Any, labels: Any, per_image: bool = True, unit: bool = True) -> torch.Tensor:
-    means = scorers.class_means(_t(features), np.asarray(labels), normalize=per_image).double()
+    means = _class_means(features, labels, normalize=per_image)
     return torch.nn.functional.normalize(means, dim=1) if unit else means
 
 

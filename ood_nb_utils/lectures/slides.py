@@ -20,7 +20,7 @@ from pathlib import Path
 
 import nbformat
 
-from .editions import executed_pages, student_notebook, tags_of
+from .editions import executed_notebooks, student_notebook, tags_of
 
 TEMPLATES = Path(__file__).with_name("templates")
 SLIDE, MORE = "slide", "slide-more"
@@ -124,10 +124,7 @@ def build(root: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     vendor(out, root)
     decks = []
-    for page, executed in executed_pages(root).items():
-        if not executed.exists():
-            raise FileNotFoundError(f"{executed} is missing: run `make book` first")
-        nb = nbformat.read(executed, as_version=4)
+    for page, nb in executed_notebooks(root):
         if slide_count(nb):
             decks.append(write_deck(nb, out / f"{Path(page).name}.slides.html"))
     return decks

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import functools
 import html
 import json
 import re
@@ -35,6 +36,7 @@ PAPER_CHAPTERS = ("01_nap", "02_adascale", "03_himplos", "04_prototype_fusion")
 CHECK = re.compile(r"""exercises\.check\(\s*["']([\w-]+)["']""")
 
 
+@functools.cache
 def source_notebook(page: str):
     return jupytext.read(ROOT / f"{page}.py")
 
@@ -118,6 +120,7 @@ def test_each_stub_runs_up_to_its_check_and_fails_only_as_not_yet_answered(page)
 # --- after `make book` and `make student` ------------------------------------------------------------------------
 
 
+@functools.cache
 def open_text() -> str:
     """What the student edition may show: the chapters without their solutions, the book's other pages and the
     package's source (the API page and its source links)."""
@@ -127,12 +130,13 @@ def open_text() -> str:
     return "\n".join(parts)
 
 
-def solution_texts() -> list[str]:
+@functools.cache
+def solution_texts() -> tuple[str, ...]:
     """Every solution line of the book's sources that says something (12 characters or more) and that nothing the
     student edition may show contains (a generic line such as ``for ds in MODELS:`` is no leak)."""
     lines = {line.strip() for page in PAGES for line in editions.solution_lines(source_notebook(page))}
     shown = open_text()
-    return sorted(line for line in lines if len(line) >= 12 and line not in shown)
+    return tuple(sorted(line for line in lines if len(line) >= 12 and line not in shown))
 
 
 def notebook_text(nb) -> str:

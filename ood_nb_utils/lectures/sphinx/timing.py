@@ -10,9 +10,11 @@ chapter's slowest cells from them; ``.ci/run`` does so after the book stage. The
 from __future__ import annotations
 
 import functools
+import json
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 
 LOG = logging.getLogger(__name__)
 
@@ -48,11 +50,8 @@ def cell_seconds(cells: list[dict]) -> list[tuple[int, float, str]]:
     return out
 
 
-def notebook_seconds(path) -> float | None:
+def notebook_seconds(path: str | Path) -> float | None:
     """The summed execution time of an executed notebook's code cells (None: no timings recorded)."""
-    import json
-    from pathlib import Path
-
     path = Path(path)
     if not path.exists():
         return None
