@@ -61,7 +61,7 @@ from ood_nb_utils.lectures import chapter, exercises, plots
 from ood_nb_utils.lectures.scorecard import Scorecard
 from ood_nb_utils.models import MODEL_OF
 
-PROFILE, contexts, _ = chapter.begin(validation_split=False)  # one run context per checkpoint
+PROFILE, contexts, _, _ = chapter.begin(arch="densenet100", validation_split=False)  # a context per DenseNet
 print(f"data: {config.data_dir()}\nweights: {config.weights_dir()}\ncache: {config.cache_dir()}")
 display(Markdown(chapter.data_note(contexts)))
 
@@ -117,6 +117,14 @@ plots.show(fig, caption=f"Sixteen seeded images of each of the {len(shown)} benc
 # 342-d {term}`penultimate feature <Penultimate feature>` and, for every tapped layer, the per-channel spatial mean
 # and maximum, in an on-disk cache keyed by a content hash of (the model adapter's fingerprint, data file,
 # subset, taps). Every scorer and every sweep in the book reads that cache.
+#
+# **A second architecture.** Every chapter can also run on CIFAR **ResNet-56** (He et al. 2016; 16/32/64 channels,
+# 3 x 9 basic blocks, 0.86 M parameters, `ood_nb_utils.models.resnet`), and the chapter "Across architectures"
+# puts the papers' generality claims to the test on it. The two ResNet-56 checkpoints come from **two authors**:
+# CIFAR-10 from akamaster/pytorch_resnet_cifar10 (**option-A** shortcuts: parameter-free subsampling with zero-padded
+# channels; trained with ImageNet's normalisation statistics) and CIFAR-100 from chenyaofo/pytorch-cifar-models
+# (**option-B** shortcuts: a 1x1 convolution and BN; CIFAR-100 statistics), with different training recipes. Both load
+# with `torch.load(..., weights_only=True)` and strict key matching, as the DICE checkpoints do.
 
 # %%
 acc = pd.DataFrame([
@@ -220,6 +228,28 @@ for name, res in results.items():
             axis=0, cmap="RdYlGn" if metric == "auroc" else "RdYlGn_r"))
 
 # %% [markdown]
+# ### The same baselines on ResNet-56
+#
+# The same methods and sets on the two ResNet-56 checkpoints (ReAct and BFAct clip at ReAct's own recipe, the 90th
+# percentile of the ID train activations, since the absolute 1.6 is a DenseNet value; `RunContext.clip_threshold`).
+# The table gives each method's mean AUROC per group on both networks.
+
+# %%
+res_contexts = chapter.contexts(PROFILE, validation_split=False, arch="resnet56")
+results_resnet = {ctx.model: evaluate(ctx, detectors.BASELINES) for ds, ctx in res_contexts.items()}
+CKPT = {ds: ctx.adapter.checkpoint for ds, ctx in res_contexts.items()}
+display(Markdown("Accuracy on the full test sets: " + "; ".join(
+    f"{name} {100 * r.id_accuracy:.2f}% (stated {100 * CKPT[r.id_dataset].expected_accuracy:.2f}%, "
+    f"{CKPT[r.id_dataset].accuracy_source})" for name, r in results_resnet.items())
+    + ". ReAct's clip: " + ", ".join(f"{ctx.model} {ctx.clip_threshold:.2f}" for ctx in res_contexts.values()) + "."))
+side = pd.concat({name: summary_table(r.table, "auroc")[[c for c in ("avg near", "avg far", "avg substitute")]]
+                  for name, r in {**results, **results_resnet}.items()}, axis=1).rename_axis(index=None,
+                                                                                         columns=[None, None])
+for ds in MODEL_OF:
+    display(Markdown(f"**Mean AUROC (%), {data.DATASETS[ds].title} as ID: DenseNet-BC-100 beside ResNet-56**"))
+    display(side[[c for c in side.columns if c[0].endswith(ds)]].style.format("{:.2f}", na_rep="—"))
+
+# %% [markdown]
 # The full tidy table (every method x OOD set, both conventions, AUPR-In/Out, sample sizes) is
 # kept in `results[model].table`; here are its first rows for CIFAR-10:
 
@@ -286,13 +316,19 @@ print(f"activation cache this run: {cache.STATS.hits} hits, {cache.STATS.misses}
 # beyond: not reproduced; a direction whose interval contains zero: inconclusive).
 
 # %%
-card = Scorecard("00_benchmark", "Harness sanity checks (DICE checkpoints; NAP Table 9)", PROFILE.name)
+card = Scorecard("00_benchmark", "Harness sanity checks (DICE and ResNet-56 checkpoints; NAP Table 9)", PROFILE.name)
 card.add("DenseNet-BC-100 CIFAR-10 test accuracy (%)", "DICE checkpoint, measured with this loader",
          94.5, 100 * results["densenet100-cifar10"].id_accuracy, tolerance=0.3,
          reason="expected value measured for the shared checkpoint with CIFAR normalisation")
 card.add("DenseNet-BC-100 CIFAR-100 test accuracy (%)", "DICE checkpoint, measured with this loader",
          75.1, 100 * results["densenet100-cifar100"].id_accuracy, tolerance=0.3,
          reason="expected value measured for the shared checkpoint with CIFAR normalisation")
+for r in results_resnet.values():
+    ck = CKPT[r.id_dataset]
+    card.add(f"ResNet-56 {data.DATASETS[r.id_dataset].title} test accuracy (%)", f"{ck.origin}; {ck.accuracy_source}",
+             100 * ck.expected_accuracy, 100 * r.id_accuracy, tolerance=0.3,
+             reason="the stated figure of the checkpoint's source, measured on the full test set with its own "
+                    f"normalisation (mean {ck.mean}, std {ck.std})")
 card.add("Energy FPR@95 (ID-positive), CIFAR-10 vs CIFAR-100 (%)", "NAP Table 9", 50.74,
          anchor["FPR@95, ID-positive (%)"], tolerance=0.1, reason="same checkpoint, same full test sets")
 card.add("Energy AUROC, CIFAR-10 vs CIFAR-100 (%)", "NAP Table 9", 89.76, anchor["AUROC (%)"], tolerance=0.1,

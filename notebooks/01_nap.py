@@ -70,7 +70,7 @@ from ood_nb_utils.lectures.claims import nap as nap_claims
 from ood_nb_utils.lectures.paper_values import NAP_TABLE8_W
 from ood_nb_utils.scorers import nap_channel_ratio
 
-PROFILE, contexts, MODELS = chapter.begin()
+PROFILE, contexts, MODELS, ARCH = chapter.begin(arch=None)  # arch="resnet56" runs this chapter on ResNet-56
 NAP_SETS = nap_claims.PAPER_SETS  # columns of Tables 6 and 7
 SETS_HERE, SUBS = ([d for d in sets if data.is_available(d)] for sets in (NAP_SETS, data.SUBSTITUTES))
 display(Markdown(chapter.sets_note(NAP_SETS, "The OOD sets of NAP's CIFAR tables")))
@@ -88,18 +88,22 @@ chapter.show_source(scorers.nap_channel_ratio, scorers.nap)
 # %% [markdown]
 # ## The mechanism on two images (Fig. 1a)
 #
-# The cache holds, for every image, each channel's spatial mean and maximum of the final 342 x 8 x 8 map (after BN
-# and ReLU, before global pooling). For channel 333 (the channel of the paper's Fig. 1b) we look for a CIFAR-10 test
-# image and a Textures image with almost the same channel mean, the one thing global pooling passes on, but very
-# different maxima.
+# The cache holds, for every image, each channel's spatial mean and maximum of the final map (after the last ReLU,
+# before global pooling: 342 x 8 x 8 on the DenseNet). For one channel (on the DenseNet channel 333, the paper's
+# Fig. 1b channel; on a network the paper does not show, the channel whose ratio separates ID from OOD best) we look
+# for a CIFAR-10 test image and a Textures image with almost the same channel mean, the one thing global pooling
+# passes on, but very different maxima.
 
 # %% tags=["slide"]
 c10 = contexts["cifar10"]
-OOD_FIG, CH = "textures", 333
+OOD_FIG = "textures"
+CH = ARCH.example_channel if ARCH.example_channel is not None else nap_claims.example_channel(c10, OOD_FIG)
+CH_SOURCE = "the paper's Fig. 1b channel" if ARCH.example_channel is not None else "the best-separating channel"
 imgs, maps, gap = nap_claims.same_mean_example(c10, OOD_FIG, CH)
 fig = plots.activation_pair(imgs, maps, ["CIFAR-10 (ID)", "Textures (OOD)"], CH, nap_channel_ratio)
 plots.show(fig, caption=f"After NAP Fig. 1a: a CIFAR-10 test image and a Textures image whose channel-{CH} means "
-           f"(of the final 342 x 8 x 8 map of densenet100-cifar10) are {100 * gap:.2f}% apart, each beside that "
+           f"({CH_SOURCE}, of the final {ARCH.shape_text()} map of {MODELS['cifar10']}) are {100 * gap:.2f}% apart, "
+           "each beside that "
            "channel's activation map on one colour scale; the titles give each map's mean, max and max/(mean+1).",
            alt=f"Two images with their channel-{CH} activation maps: the maps have nearly the same mean but "
            "different maxima.")
@@ -108,15 +112,15 @@ plots.show(fig, caption=f"After NAP Fig. 1a: a CIFAR-10 test image and a Texture
 # ## Channel mean vs channel max over whole datasets (Fig. 1b)
 #
 # Each point is one image. If the prior holds, at a given mean the ID cloud (blue) reaches higher
-# maxima than the OOD cloud. We show channel 333 and eight other channels, and then count, over
-# all 342 channels, how often the per-channel ratio $\max/(\mathrm{mean}+1)$ separates ID from
+# maxima than the OOD cloud. We show that channel and eight others, and then count, over
+# all channels, how often the per-channel ratio $\max/(\mathrm{mean}+1)$ separates ID from
 # OOD in the right direction (per-channel {term}`AUROC` > 0.5).
 
 # %%
 id_f, ood_f = c10.id_test, c10.features(OOD_FIG)
 ratio = {tap: {d: nap_channel_ratio(f.arrays[f"{tap}.max"], f.arrays[f"{tap}.mean"])
                for d, f in [("id", id_f), ("ood", ood_f), ("scene", c10.features("intel_scenes"))]}
-         for tap in ("conv1", "trans1", "trans2", "final")}
+         for tap in ARCH.nap_depths.values()}
 per_channel = metrics.auroc_per_column(ratio["final"]["id"], ratio["final"]["ood"])
 grid = [CH] + [int(c) for c in np.argsort(per_channel)[np.linspace(0, len(per_channel) - 1, 8).astype(int)]]
 fig, axes = plt.subplots(3, 3, figsize=(9, 8.4))
@@ -125,8 +129,8 @@ for ax, ch in zip(axes.flat, grid, strict=True):
                            ood_dataset=OOD_FIG, title=f"channel {ch}: ratio AUROC {100 * per_channel[ch]:.1f}%")
 plots.legend_below(fig, *axes.flat[0].get_legend_handles_labels(), ncol=2)
 plots.show(fig, caption=f"After NAP Fig. 1b: channel mean (x) against channel max (y) of the final map of "
-           f"densenet100-cifar10, one point per image (up to 1,500 per set), CIFAR-10 test (ID) against Textures. "
-           f"The first panel is channel {CH}, the paper's; the other eight are spread evenly over the channels' "
+           f"{MODELS['cifar10']}, one point per image (up to 1,500 per set), CIFAR-10 test (ID) against Textures. "
+           f"The first panel is channel {CH}, {CH_SOURCE}; the other eight are spread evenly over the channels' "
            "ratio AUROCs, lowest to highest.",
            alt="Nine scatter plots of channel mean against channel max for CIFAR-10 and Textures images, one per "
            "channel, each titled with its ratio AUROC.")
@@ -142,20 +146,20 @@ display(Markdown(
 # %% [markdown]
 # ## NAP at four depths (Fig. 4 / Fig. 5)
 #
-# The paper finds the prior only before global pooling. We repeat the comparison after `conv1`, before pooling in
-# `trans1` and `trans2`, and before global pooling (`final`), against the **Intel scenes substitute** (Places365/LSUN
+# The paper finds the prior only before global pooling. We repeat the comparison at the paper's four depths (on the
+# DenseNet: after `conv1`, before pooling in `trans1` and `trans2`, and before global pooling, `final`), against
+# the **Intel scenes substitute** (Places365/LSUN
 # are not here). Left: the channel with the median ratio AUROC at each depth; right: the distribution of per-channel
 # ratio AUROCs by depth.
 
 # %%
 SCENE, SCENE_NAME = "intel_scenes", data.DATASETS["intel_scenes"].display_name
 scene_f = c10.features(SCENE)
-DEPTHS = {"conv1": "c1: after the first conv", "trans1": "t1: transition 1, before pooling",
-          "trans2": "t2: transition 2, before pooling", "final": "p: before global pooling"}
+DEPTHS = {tap: f"{name}: {ARCH.tap_notes[tap]}" for name, tap in ARCH.nap_depths.items()}
 depth_auc = {tap: metrics.auroc_per_column(ratio[tap]["id"], ratio[tap]["scene"]) for tap in DEPTHS}
 fig = plots.mean_max_by_depth(id_f, scene_f, depth_auc, DEPTHS, id_label="CIFAR-10 test (ID)",
                               ood_label=SCENE_NAME, ood_dataset=SCENE)
-plots.show(fig, caption=f"After NAP Figs. 4 and 5: for four depths of densenet100-cifar10, channel mean against "
+plots.show(fig, caption=f"After NAP Figs. 4 and 5: for four depths of {MODELS['cifar10']}, channel mean against "
            f"channel max of the channel whose ratio AUROC is the median at that depth (CIFAR-10 test vs {SCENE_NAME}, "
            "one point per image), and the distribution of all channels' ratio AUROCs per depth (dotted: chance).",
            alt="Four scatter plots of channel mean against max at increasing depth, and a box plot of "
@@ -179,7 +183,7 @@ for ax, m, label in zip(axes, ["energy", "nap", "nap_e"], ["Energy (negative fre
     plots.score_histograms(ax, "cifar10", fig2.scores[m], xlabel=label, title=fig2.detectors[m].title, legend=False)
 plots.legend_below(fig, *plots.panel_legend(axes[0]), ncol=3)
 plots.show(fig, caption="After NAP Fig. 2: distributions of Energy, NAP (Eq. 3) and NAP-E (log of Eq. 4, the "
-           "paper's Table 8 w = 0.4) on densenet100-cifar10, CIFAR-10 test (ID, filled) against Textures and "
+           f"paper's Table 8 w = 0.4) on {MODELS['cifar10']}, CIFAR-10 test (ID, filled) against Textures and "
            "CIFAR-100 (outlines).", alt="Three histogram panels, Energy, NAP and NAP-E, each showing the CIFAR-10 "
            "score distribution against Textures and CIFAR-100.")
 
@@ -361,7 +365,8 @@ display(Markdown("\n".join([
 # claims are graded on every available set.
 
 # %%
-card = nap_claims.scorecard(PROFILE.name, runs, table9=table9, tables67=tables67, single=single_layer)
+card = nap_claims.scorecard(PROFILE.name, runs, table9=table9, tables67=tables67, single=single_layer,
+                            arch=ARCH.key)
 card.publish()
 
 # %% [markdown]

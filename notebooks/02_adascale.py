@@ -79,7 +79,7 @@ from ood_nb_utils.extraction.perturbation import by_rank, cached_shift_statistic
 from ood_nb_utils.lectures import chapter, exercises, plots
 from ood_nb_utils.lectures.claims import adascale as ada_claims
 
-PROFILE, contexts, MODELS = chapter.begin()
+PROFILE, contexts, MODELS, ARCH = chapter.begin(arch=None)  # arch="resnet56" runs this chapter on ResNet-56
 G = PROFILE.gradient_per_set
 missing = [d for d in ("svhn", "places365") if not data.is_available(d)]
 display(Markdown(
@@ -198,7 +198,8 @@ searches = {(ds, v): tune(det, None, (study[ds].val_id, study[ds].val_ood), cons
             for (ds, v), det in ada.items()}
 search, best = ada_claims.search_summary(searches)
 tuned = {key: r.detector for key, r in searches.items()}
-display(ada_claims.chosen_table(best).style.format(precision=2, na_rep="—").hide(axis="index"))
+settings = {ds: ctx.paper_setting for ds, ctx in contexts.items()}  # Tables 12-13's row for this network
+display(ada_claims.chosen_table(best, settings).style.format(precision=2, na_rep="—").hide(axis="index"))
 
 # %% [markdown]
 # ## Adaptive vs fixed percentile (Fig. 7)
@@ -278,8 +279,9 @@ plots.show(fig, caption=f"After AdaSCALE Fig. 6. Top (6a): AdaSCALE-A's validati
 # %% [markdown]
 # ## Main results (Table 5 style, with Tables 16-17's DenseNet-101 rows)
 #
-# Baselines at the registry's defaults ({term}`ReAct` threshold 1.6, ASH-S p = 90, SCALE/LTS p = 85,
-# BFAct 1.6); SCALE and LTS also at the percentile the validation search picked on the diagonal.
+# Baselines at the registry's defaults ({term}`ReAct` threshold 1.6 on the DenseNet, ASH-S p = 90, SCALE/LTS p = 85,
+# BFAct as ReAct; on another network the clip is that network's own, `RunContext.clip_threshold`); SCALE and LTS
+# also at the percentile the validation search picked on the diagonal.
 # ASH here is ASH-S. All on the same 300 images per set: the cached perturbed activations carry the
 # {term}`penultimate feature <Penultimate feature>` and {term}`logits <Logits>`, so feature-based detectors score them
 # directly.
@@ -287,7 +289,7 @@ plots.show(fig, caption=f"After AdaSCALE Fig. 6. Top (6a): AdaSCALE-A's validati
 # %% tags=["slide"]
 main_scores, main_avg = ada_claims.main_results(study, tuned, best)
 for ds in MODELS:
-    display(Markdown(f"**{ds} as ID** (densenet100-{ds}; {G} images per set; paper: OpenOOD DenseNet-101, "
+    display(Markdown(f"**{ds} as ID** ({MODELS[ds]}; {G} images per set; paper: OpenOOD DenseNet-101, "
                      "mean of 3 trials, averaged over the same sets; values in %)"))
     display(ada_claims.main_table(main_avg, study[ds]).style.format(precision=2, na_rep="—"))
 
@@ -375,7 +377,7 @@ display(Markdown("\n".join(lines)))
 # %%
 card = ada_claims.scorecard(PROFILE.name, study, best=best, best_a={d: tuned[(d, "a")] for d in MODELS},
                             main_scores=main_scores, main_avg=main_avg, nval=nval, pert_scores=pert_scores,
-                            latency=latency)
+                            latency=latency, arch=ARCH.key)
 card.publish()
 
 # %% [markdown]

@@ -66,18 +66,18 @@ from IPython.display import Markdown, display
 from scipy import stats
 
 from ood_nb_utils import data, detectors, metrics, scorers
-from ood_nb_utils.evaluation import evaluate, groups_of
+from ood_nb_utils.evaluation import evaluate, fit_in, groups_of
 from ood_nb_utils.lectures import chapter, exercises, plots
 from ood_nb_utils.lectures.claims import himplos as him_claims
 from ood_nb_utils.lectures.embedding import embed_2d
 
-PROFILE, contexts, MODELS = chapter.begin(validation_split=False)
+PROFILE, contexts, MODELS, ARCH = chapter.begin(arch=None, validation_split=False)  # arch="resnet56": ResNet-56
 heads = {ds: ctx.head for ds, ctx in contexts.items()}
 PAPER_SETS = him_claims.PAPER_SETS  # Table I columns
 OOD = {ds: chapter.available_ood(ds) for ds in MODELS}
 GROUPS = {ds: groups_of(ds, OOD[ds]) for ds in MODELS}
 FAR = {ds: GROUPS[ds]["far"] for ds in MODELS}
-himplos = {ds: detectors.HIMPLoS().fit(ctx.train, ctx.head) for ds, ctx in contexts.items()}
+himplos = {ds: fit_in(ctx, detectors.HIMPLoS()) for ds, ctx in contexts.items()}  # lambda: the network's clip
 display(Markdown(chapter.data_note(contexts)))
 protos = {ds: det.prototypes_ for ds, det in himplos.items()}
 display(Markdown(chapter.sets_note(PAPER_SETS, "Table I's OOD sets") + " We also report MNIST (far-OOD) and the "
@@ -96,7 +96,7 @@ chapter.show_source(scorers.class_masks, scorers.himplos_logits)
 # %% [markdown]
 # ## Head weights and the activations of ID and OOD images (Fig. 2)
 #
-# One CIFAR-100 class: its 342 head weights sorted in descending order (line), the mean
+# One CIFAR-100 class: its head weights (342 on the DenseNet) sorted in descending order (line), the mean
 # activation of each feature over the ID test images of that class, and over the Textures images
 # the network predicts as that class (the paper uses SVHN, which is not available). Activations are
 # smoothed over 10 neighbouring ranks so the trend is visible. The paper's premise is that ID activations follow the
@@ -113,22 +113,23 @@ ood_act = st100.features(OOD_FIG).arrays["penultimate"][ood_pred == cls].mean(0)
 id_act, ood_act = (np.convolve(x, np.ones(10) / 10, mode="same") for x in (id_act, ood_act))  # mean over 10 ranks
 
 fig, ax = plt.subplots(figsize=(9, 3.4))
-ax.bar(np.arange(342), id_act, width=1.0, color=plots.ID_STYLE.color, alpha=0.5,
+ax.bar(np.arange(len(order)), id_act, width=1.0, color=plots.ID_STYLE.color, alpha=0.5,
        label=f"ID: CIFAR-100 test images of class {cls} (n={int((st100.id_test.labels == cls).sum())})")
-ax.bar(np.arange(342), ood_act, width=1.0, color=plots.color_of(OOD_FIG), alpha=0.5,
+ax.bar(np.arange(len(order)), ood_act, width=1.0, color=plots.color_of(OOD_FIG), alpha=0.5,
        label=f"OOD: Textures images predicted as class {cls} (n={int((ood_pred == cls).sum())})")
 ax.set_xlabel("feature channel, sorted by the class's head weight (descending)")
 ax.set_ylabel("mean activation (smoothed)")
 ax2 = ax.twinx()
-ax2.plot(np.arange(342), w100[cls][order], color=plots.REFERENCE_COLOR, lw=1.2, label="head weight (right axis)")
+ax2.plot(np.arange(len(order)), w100[cls][order], color=plots.REFERENCE_COLOR, lw=1.2, label="head weight (right axis)")
 ax2.set_ylabel("head weight")
 ax2.grid(False)
 handles = ax.get_legend_handles_labels()[0] + ax2.get_legend_handles_labels()[0]
 plots.legend_below(fig, handles, [h.get_label() for h in handles], ncol=2)
 rho_cls = [stats.spearmanr(w100[cls][order], a)[0] for a in (id_act, ood_act)]
-plots.show(fig, caption=f"After HIMPLoS Fig. 2: the 342 head weights of CIFAR-100 class {cls} in descending order "
+plots.show(fig, caption=f"After HIMPLoS Fig. 2: the {len(order)} head weights of CIFAR-100 class {cls} in descending "
+           "order "
            "(line, right axis) and the mean penultimate activation of each channel, in the same order, over the "
-           f"class's ID test images and over the Textures images densenet100-cifar100 predicts as class {cls} (bars, "
+           f"class's ID test images and over the Textures images {MODELS['cifar100']} predicts as class {cls} (bars, "
            f"smoothed over 10 ranks; the paper uses SVHN). Spearman correlation of the smoothed activations with the "
            f"weights: ID {rho_cls[0]:.2f}, Textures {rho_cls[1]:.2f}.",
            alt="Overlapping bar profiles of ID and Textures mean activations per channel, sorted by a class's head "
@@ -170,7 +171,7 @@ for ax, method in zip(axes, ["tsne", "umap"], strict=True):
     ax.set_yticks([])
 plots.legend_below(fig, *axes[0].get_legend_handles_labels(), ncol=6)
 plots.show(fig, caption="After HIMPLoS Fig. 3: 2-D embeddings (t-SNE, as the paper, and UMAP; L2-normalised "
-           "features, seed 0) of the penultimate features of densenet100-cifar10 for 2,000 CIFAR-10 test images "
+           f"features, seed 0) of the penultimate features of {MODELS['cifar10']} for 2,000 CIFAR-10 test images "
            "(200 per class, pastel colours by class) and 500 Textures images (pink crosses).",
            alt="Two scatter plots of embedded features: CIFAR-10 classes form coloured clusters, Textures images "
            "are pink crosses.")
@@ -261,7 +262,10 @@ display(table5.style.format(precision=2, na_rep="—").hide(axis="index"))
 # Both sweeps rescore cached features: each point takes a fraction of a second.
 
 # %%
-P_GRID, L_GRID = list(range(0, 100, 10)), [round(x, 1) for x in np.arange(0.0, 2.01, 0.1)]
+CLIP = {ds: det.threshold for ds, det in himplos.items()}  # 1.6 on the DenseNet (HIMPLoS' run_eval.sh)
+L_SCALE = {ds: CLIP[ds] / 1.6 for ds in MODELS}  # lambda grids scaled to each network's clip (1 on the DenseNet)
+P_GRID = list(range(0, 100, 10))
+L_GRID = {ds: [round(x * L_SCALE[ds], 4) for x in np.arange(0.0, 2.01, 0.1)] for ds in MODELS}
 sens = him_claims.sensitivity(himplos, contexts, OOD, P_GRID, L_GRID)
 fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
 for ax, (param, label) in zip(axes, [("p", "masking percentile p (%)"), ("lambda", "ReAct threshold lambda")],
@@ -274,13 +278,16 @@ for ax, (param, label) in zip(axes, [("p", "masking percentile p (%)"), ("lambda
     ax.set_xlabel(label)
     ax.set_ylabel("mean AUROC (%)")
 axes[0].axvline(60, color=plots.REFERENCE_COLOR, lw=1, ls=":")
-axes[1].axvline(1.6, color=plots.REFERENCE_COLOR, lw=1, ls=":")
-axes[0].set_title("Fig. 6: masking percentile (lambda = 1.6)")
+for clip in sorted(set(CLIP.values())):
+    axes[1].axvline(clip, color=plots.REFERENCE_COLOR, lw=1, ls=":")
+LAMBDA_TEXT = " and ".join(sorted({f"{c:.2f}" for c in CLIP.values()}))
+axes[0].set_title(f"Fig. 6: masking percentile (lambda = {LAMBDA_TEXT})")
 axes[1].set_title("Fig. 7: ReAct threshold (p = 60)")
 plots.legend_below(fig, *axes[0].get_legend_handles_labels(), ncol=2)
 plots.show(fig, caption="After HIMPLoS Figs. 6 and 7: HIMPLoS' mean AUROC on the near and far OOD sets as the "
-           "masking percentile p varies at lambda = 1.6 (left) and as the ReAct threshold lambda varies at p = 60 "
-           "(right), per model; dotted: the settings of the paper's released run_eval.sh. Cached features are "
+           f"masking percentile p varies at lambda = {LAMBDA_TEXT} (left) and as the ReAct threshold lambda varies at "
+           "p = 60 (right), per model; dotted: the settings of the paper's released run_eval.sh (p = 60, lambda = "
+           "1.6 for the DenseNet; on another network its own clip, ReAct's 90th percentile). Cached features are "
            "rescored at each point.",
            alt="Two line plots of mean AUROC against p and against lambda, one line per model and near/far group.")
 sp = sens[sens.param == "p"].set_index(["ID", "value"])
@@ -319,9 +326,9 @@ lines = [
                                 for m in ("himplos", "energy")) for ds, g in t1_groups.items()) + ".",
     "- **Sensitivity.** Over p in [10, 80] the far-OOD AUROC spans " + "; ".join(
         f"{ds} {sp.loc[ds].loc[10:80, 'far AUROC'].min():.2f}-{sp.loc[ds].loc[10:80, 'far AUROC'].max():.2f}"
-        for ds in MODELS) + "; over lambda in [0.5, 1.5]: " + "; ".join(
-        f"{ds} {sl.loc[ds].loc[0.5:1.5, 'far AUROC'].min():.2f}-{sl.loc[ds].loc[0.5:1.5, 'far AUROC'].max():.2f}"
-        for ds in MODELS) + ".",
+        for ds in MODELS) + "; over lambda in [0.5, 1.5] x (clip / 1.6): " + "; ".join(
+        f"{ds} {lam.min():.2f}-{lam.max():.2f}" for ds in MODELS
+        for lam in [sl.loc[ds, "far AUROC"].loc[0.5 * L_SCALE[ds] - 1e-9:1.5 * L_SCALE[ds] + 1e-9]]) + ".",
 ]
 display(Markdown("\n".join(lines)))
 
@@ -336,7 +343,7 @@ display(Markdown("\n".join(lines)))
 # %%
 card = him_claims.scorecard(PROFILE.name, runs, himplos=himplos, contexts=contexts, far=FAR, rho_summary=rho_summary,
                             table3=table3, table4=table4, table4_runs=table4_runs, table5=table5, sens=sens,
-                            ttest=ttest, accuracy=acc)
+                            ttest=ttest, accuracy=acc, lambda_scale=L_SCALE, arch=ARCH.key)
 card.publish()
 
 # %% [markdown]

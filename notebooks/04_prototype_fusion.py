@@ -38,7 +38,9 @@
 # (`../shared/papers/prototype_fusion_abstract.txt`). Fig. 1's caption gives the score; the released
 # code (as our issue summarises it) the taps: dense block 2's output (300-d), dense block 3's before
 # the final BN (342-d), the final BN+ReLU map (342-d), and 5,000 calibration images (here: the
-# {term}`profile <Profile>`'s train subset); Figs. 2 and 4 the calibration fractions and weighting schemes. Ours:
+# {term}`profile <Profile>`'s train subset); Figs. 2 and 4 the calibration fractions and weighting schemes. On
+# ResNet-56 (`arch="resnet56"` below) the fused taps are its three stage outputs, as Fig. 5's caption fuses "the last
+# three layers of ResNet-18" (`models.ARCHITECTURES`). Ours:
 # weights normalised to sum 1. A machine-written review beside the abstract has a *simulated* author
 # reply describing a maximum over layers; it contradicts Fig. 1's caption and is not the authors' text.
 #
@@ -72,10 +74,9 @@ from ood_nb_utils.detectors.tuning import tune
 from ood_nb_utils.evaluation import groups_of, summary_table
 from ood_nb_utils.lectures import chapter, exercises, plots
 from ood_nb_utils.lectures.claims import prototype_fusion as pf_claims
-from ood_nb_utils.models import SPATIAL_TAPS
 
-PROFILE, contexts, MODELS = chapter.begin()
-PF_LAYERS = list(detectors.PROTOTYPE_LAYERS)
+PROFILE, contexts, MODELS, ARCH = chapter.begin(arch=None)  # arch="resnet56" runs this chapter on ResNet-56
+PF_LAYERS = list(ARCH.prototype_layers)  # on the DenseNet the released code's taps (detectors.PROTOTYPE_LAYERS)
 OOD = {ds: chapter.available_ood(ds) for ds in MODELS}
 GROUPS = {ds: groups_of(ds, OOD[ds]) for ds in MODELS}
 FPR = "fpr95_ood_positive"
@@ -122,7 +123,7 @@ fig.colorbar(im, ax=axes, shrink=0.5, location="bottom", label="cosine similarit
 plots.show(fig, caption="After Prototype Fusion Fig. 1 (right): the cosine similarity between each layer's pooled "
            f"feature ({', '.join(PF_LAYERS)}) and each CIFAR-10 class prototype, for one CIFAR-10 test image and one "
            "Textures image (each its set's median by affinity), then averaged over every image of each set "
-           "(densenet100-cifar10; prototypes from the calibration images; one colour scale, 0 to 1).",
+           f"({MODELS['cifar10']}; prototypes from the calibration images; one colour scale, 0 to 1).",
            alt="Heatmaps of layer by class cosine similarity, two single images and one mean per dataset.")
 
 # %%
@@ -147,7 +148,7 @@ display(Markdown(
 # %% tags=["slide"]
 runs, penult, tables = pf_claims.results(contexts, OOD)
 for ds in MODELS:
-    display(Markdown(f"**{ds} as ID** (densenet100-{ds}; {len(contexts[ds].id_test)} ID test images, "
+    display(Markdown(f"**{ds} as ID** ({MODELS[ds]}; {len(contexts[ds].id_test)} ID test images, "
                      f"prototypes from {len(contexts[ds].train)} calibration images); all values in %"))
     for metric, label in [("auroc", "AUROC (%) ↑"), (FPR, "FPR@95, OOD-positive (%) ↓")]:
         display(Markdown(f"*{label}*"))
@@ -197,7 +198,7 @@ plots.show(fig, caption="After Prototype Fusion Fig. 3: AUROC (top) and FPR@95, 
 # %%
 # every candidate tap's prototypes at once: (ds, dataset) -> N x L per-layer maxima
 maxima, separation = pf_claims.layer_maxima(contexts, OOD)
-col = {t: i for i, t in enumerate(SPATIAL_TAPS)}
+col = {t: i for i, t in enumerate(ARCH.spatial_taps)}
 fig, axes = plt.subplots(2, 3, figsize=(9, 6))
 for j, ds in enumerate(MODELS):
     for i, layer in enumerate(PF_LAYERS):
@@ -209,7 +210,7 @@ plots.legend_below(fig, *plots.dataset_handles(list(dict.fromkeys(d for ds in MO
                    ncol=3)
 plots.show(fig, caption="After Prototype Fusion Fig. 5: per layer, the distribution of each image's largest cosine "
            "similarity to a class prototype, ID test set (filled blue) against each OOD set (outlines; dashed: "
-           "substitutes); densenet100-cifar10 top, densenet100-cifar100 bottom.",
+           f"substitutes); {MODELS['cifar10']} top, {MODELS['cifar100']} bottom.",
            alt="Six histogram panels, three layers for each model, of the maximum prototype cosine for ID and OOD "
            "sets.")
 
@@ -222,11 +223,11 @@ display(separation.style.format(precision=1, na_rep="—").background_gradient(c
 # ## Layer weights (Fig. 4)
 #
 # Prototype Fusion adds the three layers' cosine similarities with weights. The four schemes of the paper's Fig. 4
-# (taken from its released `code_for_plot.py`) weight (block2, block3, final) as follows:
+# (taken from its released `code_for_plot.py`) weight the three fused layers, shallow to deep, as follows:
 
 # %%
 SCHEMES = pf_claims.SCHEMES
-display(pd.DataFrame(SCHEMES, index=["block2", "block3", "final"]).T.style.format(precision=2, na_rep="—"))
+display(pd.DataFrame(SCHEMES, index=PF_LAYERS).T.style.format(precision=2, na_rep="—"))
 
 # %% [markdown]
 # The figure shows each scheme's mean AUROC and FPR@95 as a **difference from the uniform scheme**, so that a
@@ -247,7 +248,7 @@ for ax, (metric, ds) in zip(axes.flat, itertools.product(["AUROC", "FPR@95"], MO
 plots.legend_below(fig, *plots.patch_handles(palette), ncol=2)
 largest = weights_table.groupby(["ID", "group"]).AUROC.agg(lambda v: v.max() - v.min()).max()
 plots.show(fig, caption="After Prototype Fusion Fig. 4: mean AUROC (top) and FPR@95, OOD-positive (bottom) over "
-           "the near and far sets for each weighting scheme of (block2, block3, final), minus the uniform scheme's, "
+           f"the near and far sets for each weighting scheme of ({', '.join(PF_LAYERS)}), minus the uniform scheme's, "
            f"per model; each axis spans at least ±1 point. The largest AUROC spread between schemes in any (model, "
            f"group) is {largest:.2f} points.",
            alt="Four bar charts of each weighting scheme's difference from the uniform scheme, near and far, AUROC "
@@ -293,20 +294,21 @@ display(cal_summary.style.format(precision=2, na_rep="—"))
 # %% [markdown]
 # ## Which layers? A sweep over every subset of taps
 #
-# With every tap's pooled features cached, each of the $2^7 - 1 = 127$ non-empty subsets of
-# {conv1, block1, trans1, block2, trans2, block3, final} costs one fit of class means and one
+# With every tap's pooled features cached, each non-empty subset of the taps (on the DenseNet the $2^7 - 1 = 127$
+# subsets of {conv1, block1, trans1, block2, trans2, block3, final}) costs one fit of class means and one
 # scoring of cached features. Choosing the subset by its *test* AUROC would be cheating, so `tune`
 # ranks the subsets (`PrototypeFusion.search_space`) on {term}`pseudo-OOD data <Pseudo-OOD data>`: the
 # ID test set's 1,000-image validation split, never scored, clean vs corrupted (the images chapter 1
 # used to choose {term}`NAP`'s w); then we report the test averages of every subset.
 
 # %%
-searches = {ds: tune(detectors.PrototypeFusion(), None, ctx.pseudo_ood().validation, train=ctx.train, head=ctx.head)
-            for ds, ctx in contexts.items()}
+searches = {ds: tune(detectors.PrototypeFusion(), pf_claims.layer_space(ctx), ctx.pseudo_ood().validation,
+                     train=ctx.train, head=ctx.head) for ds, ctx in contexts.items()}
 sweep = pf_claims.layer_sweep(searches, contexts, OOD)
 PAPER_SET, PEN_SET = "+".join(PF_LAYERS), "final"
 for ds in MODELS:
-    s = sweep[sweep.ID == ds].sort_values("held-out AUROC", ascending=False).assign(rank=range(1, 128))
+    s = sweep[sweep.ID == ds].sort_values("held-out AUROC", ascending=False)
+    s = s.assign(rank=range(1, len(s) + 1))
     display(Markdown(f"**{ds} as ID**: the ten subsets ranked best on held-out pseudo-OOD data, then the paper's "
                      "set and the penultimate layer alone (values in %)"))
     display(pd.concat([s.head(10), s[s.layers.isin([PAPER_SET, PEN_SET])]]).drop(columns="ID").style.format(
@@ -320,16 +322,17 @@ for ax, ds in zip(axes, MODELS, strict=True):
         ax.scatter(*s[s.layers == name][["held-out AUROC", "far AUROC"]].iloc[0], marker=marker, s=160,
                    color=plots.HIGHLIGHT_COLOR, label=label)
     ax.set(xlabel="held-out clean vs corrupted AUROC (%)", ylabel="mean far-OOD test AUROC (%)",
-           title=f"{data.DATASETS[ds].title} as ID: 127 layer subsets")
+           title=f"{data.DATASETS[ds].title} as ID: {len(s)} layer subsets")
 plots.legend_below(fig, *axes[0].get_legend_handles_labels(), ncol=2)
 fig.colorbar(sc, ax=axes, label="layers in the subset")
-plots.show(fig, caption="Every non-empty subset of the seven taps as Prototype Fusion's layers: its AUROC on "
+plots.show(fig, caption=f"Every non-empty subset of the {len(ARCH.spatial_taps)} taps as Prototype Fusion's layers: "
+           "its AUROC on "
            "held-out clean against corrupted ID images (what the search ranks by, x) against its mean far-OOD test "
            "AUROC (y), coloured by the number of layers; stars: the paper's three layers, crosses: the penultimate "
            "layer alone. Spearman correlation of the two axes: " + ", ".join(
                f"{sweep[sweep.ID == ds][['held-out AUROC', 'far AUROC']].corr(method='spearman').iloc[0, 1]:.2f} "
                f"({MODELS[ds]})" for ds in MODELS) + ".",
-           alt="Two scatter plots of held-out AUROC against far-OOD test AUROC for 127 layer subsets, one per model.")
+           alt="Two scatter plots of held-out AUROC against far-OOD test AUROC for every layer subset, one per model.")
 chosen = {ds: sweep[(sweep.ID == ds) & (sweep.layers == "+".join(r.best["layers"]))].iloc[0]
           for ds, r in searches.items()}
 rank_corr = {ds: sweep[sweep.ID == ds][["held-out AUROC", "far AUROC"]].corr(method="spearman").iloc[0, 1]
@@ -359,7 +362,7 @@ lines += [
     "- **Layer choice without OOD data.** " + "; ".join(
         f"{ds}: held-out data picks {chosen[ds].layers} (far AUROC {chosen[ds]['far AUROC']:.2f}%, near "
         f"{chosen[ds]['near AUROC']:.2f}%); the Spearman correlation between held-out and far-OOD AUROC over the "
-        f"127 subsets is {rank_corr[ds]:.2f}" for ds in MODELS) + ".",
+        f"{(sweep.ID == ds).sum()} subsets is {rank_corr[ds]:.2f}" for ds in MODELS) + ".",
 ]
 display(Markdown("\n".join(lines)))
 
@@ -372,7 +375,8 @@ display(Markdown("\n".join(lines)))
 # listed as not testable rather than graded against a number of ours.
 
 # %%
-card = pf_claims.scorecard(PROFILE.name, runs, penult, tables, maxima=maxima, separation=separation)
+card = pf_claims.scorecard(PROFILE.name, runs, penult, tables, maxima=maxima, separation=separation,
+                           contexts=contexts, arch=ARCH.key)
 card.publish()
 
 # %% [markdown]

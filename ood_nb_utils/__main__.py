@@ -165,7 +165,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     from .detectors.heldout import HELDOUT_N
     from .detectors.registry import create
     from .detectors.tuning import tune_on_heldout
-    from .evaluation import apply_paper_setting, evaluate
+    from .evaluation import apply_network_defaults, evaluate
     from .runs.context import RunContext
 
     start = time.perf_counter()
@@ -189,7 +189,7 @@ def _evaluate(args: argparse.Namespace) -> int:
                                    heldout_from="test" if split else "train")
     searches = {}
     for m in tuned:
-        det = apply_paper_setting(detectors[m], context.paper_setting)
+        det = apply_network_defaults(detectors[m], context)
         result = tune_on_heldout(det, context.held_out(), train=context.train if det.needs.train else None,
                                  n=args.tune_n)
         detectors[m] = result.detector

@@ -6,7 +6,8 @@
   network-based detectors);
 - :func:`group_metrics`: every metric averaged over the sets of each group (near, far, substitute), and
   :func:`metrics_by_group`, the same straight from a fitted detector;
-- :func:`paired_gain`: the paired-bootstrap interval of a metric's difference between two methods;
+- :func:`paired_gain`: the paired-bootstrap interval of a metric's difference between two methods (sets pooled), and
+  :func:`paired_mean_gain`, that of the AUROC averaged over sets;
 - :func:`summary_table`: methods x sets for one metric, with group averages;
 - :func:`evaluate_model`: any network (a :class:`~ood_nb_utils.models.ModelAdapter`) on your own ID, train and OOD
   data (image folders, Datasets, arrays or features) in one call, returning the table.
@@ -29,7 +30,8 @@ from .data import DATASETS, ImageSet, is_available, ood_group, ood_sets
 from .data.folders import ImageFolderSet
 from .detectors import Detector, HeldOut, create
 from .extraction.features import Features, extract
-from .metrics import Interval, all_metrics, auroc, bootstrap_interval, mean_metrics
+from .metrics import Interval, all_metrics, auroc, bootstrap_interval, mean_auroc_draws, mean_metrics
+from .models.architectures import DENSENET100
 from .runs.context import RunContext
 
 
@@ -95,27 +97,47 @@ def score_sets(detector: Detector, context: RunContext, sets: Sequence[str]) -> 
     return {d: detector.score(context.features(d)) for d in sets}
 
 
-def apply_paper_setting(detector: Detector, setting: str | None) -> Detector:
-    """Name the paper's per-network hyperparameter row (``setting``, e.g. AdaSCALE's ``"cifar10-densenet"``) on
-    ``detector`` and on any detector nested in it, wherever it was left None; in place, and returned."""
-    if setting is None:
-        return detector
+def _apply_defaults(detector: Detector, values: Mapping[str, Any], dense: Mapping[str, Any] | None = None) -> Detector:
+    """Set each of ``values`` on ``detector`` (and nested detectors) where its parameter holds the unset value:
+    None, or for the names in ``dense``, that DenseNet default."""
+    dense = dense or {}
     for name, value in detector.get_params(deep=False).items():
         if isinstance(value, Detector):
-            apply_paper_setting(value, setting)
-        elif name == "setting" and value is None:
-            detector.setting = setting
+            _apply_defaults(value, values, dense)
+        elif name in values and (value is None or (name in dense and value == dense[name])):
+            setattr(detector, name, values[name])
             detector._check()
     return detector
 
 
-def fit_in(context: RunContext, detector: Detector) -> Detector:
-    """Fit ``detector`` as the book does in ``context``: the paper's setting of this network where it was left
-    unnamed (:func:`apply_paper_setting`), the context's ID train features (when it fits on them), its held-out ID
-    images (:meth:`~ood_nb_utils.runs.context.RunContext.held_out`) and its adapter."""
-    apply_paper_setting(detector, context.paper_setting)
-    return detector.fit(context.train if detector.needs.train else None, context.head, context.held_out(),
-                        adapter=context.adapter)
+def apply_network_defaults(detector: Detector, context: RunContext) -> Detector:
+    """Give ``detector`` (and nested detectors) the hyperparameters of ``context``'s network where it was left at a
+    default, in place, and return it:
+
+    - ``setting`` left None: the paper's per-network row (AdaSCALE Tables 12-13; :attr:`RunContext.paper_setting`);
+    - on a registered network other than the DICE DenseNet, a ``threshold`` at the DenseNet clip of 1.6 becomes this
+      network's clip (:attr:`RunContext.clip_threshold`), and Prototype Fusion's ``layers`` at the DenseNet taps
+      become this network's (:attr:`~ood_nb_utils.models.Architecture.prototype_layers`).
+
+    The detectors' own defaults are the papers' DenseNet values, so on the DenseNet nothing but ``setting`` moves; a
+    value the caller chose is kept."""
+    values: dict[str, Any] = {} if context.paper_setting is None else {"setting": context.paper_setting}
+    arch = context.architecture
+    if arch is None or arch.key == DENSENET100.key:
+        return _apply_defaults(detector, values)
+    values.update(threshold=context.clip_threshold, layers=arch.prototype_layers)
+    return _apply_defaults(detector, values, {"threshold": DENSENET100.clip_threshold,
+                                              "layers": DENSENET100.prototype_layers})
+
+
+def fit_in(context: RunContext, detector: Detector, train: Features | None = None) -> Detector:
+    """Fit ``detector`` as the book does in ``context``: this network's hyperparameters where it was left at a default
+    (:func:`apply_network_defaults`), the context's ID train features (``train``, when given, replaces them; only for
+    detectors that fit on them), its held-out ID images (:meth:`~ood_nb_utils.runs.context.RunContext.held_out`) and
+    its adapter."""
+    apply_network_defaults(detector, context)
+    train = (context.train if train is None else train) if detector.needs.train else None
+    return detector.fit(train, context.head, context.held_out(), adapter=context.adapter)
 
 
 def _detectors(methods, params: Mapping[str, Mapping[str, Any]] | None) -> dict[str, Detector]:
@@ -214,6 +236,22 @@ def paired_gain(a: Mapping[str, np.ndarray], b: Mapping[str, np.ndarray], id_key
     pooled = [np.concatenate([s[d] for d in oods]) for s in (a, b)]
     return bootstrap_interval(metric, a[id_key], pooled[0], n_boot=n_boot, seed=seed,
                               paired_with=(b[id_key], pooled[1]))
+
+
+def paired_mean_gain(a: Mapping[str, np.ndarray], b: Mapping[str, np.ndarray], id_key: str, ood: Sequence[str], *,
+                     n_boot: int = 1000, seed: int = 0, level: float = 0.95) -> Interval:
+    """Paired-bootstrap interval of the difference in AUROC **averaged over the sets** ``ood`` (the papers' "average"
+    columns, each set weighted alike) between two methods scored on the same images: every draw resamples the ID
+    images and each set once, for both methods (:func:`~ood_nb_utils.metrics.mean_auroc_draws`)."""
+    oods = list(ood)
+    if not oods:
+        raise ValueError("no OOD sets to average over")
+    draws = mean_auroc_draws({"a": (a[id_key], [a[d] for d in oods]), "b": (b[id_key], [b[d] for d in oods])},
+                             n_boot=n_boot, seed=seed)
+    diff = draws["a"] - draws["b"]
+    estimate = np.mean([auroc(a[id_key], a[d]) - auroc(b[id_key], b[d]) for d in oods])
+    alpha = (1 - level) / 2
+    return Interval(float(estimate), float(np.quantile(diff, alpha)), float(np.quantile(diff, 1 - alpha)))
 
 
 def summary_table(table: pd.DataFrame, metric: str = "auroc", percent: bool = True) -> pd.DataFrame:

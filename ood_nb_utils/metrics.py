@@ -17,6 +17,7 @@ accepted together), which is what ``sklearn.metrics.roc_curve`` followed by
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -227,6 +228,32 @@ def bootstrap_mean_auroc(id_scores, ood_score_sets, *, n_boot: int = 1000, level
     alpha = (1 - level) / 2
     estimate = float(np.mean([auroc(id_a, s) for s in sets]))
     return Interval(estimate, float(np.quantile(draws, alpha)), float(np.quantile(draws, 1 - alpha)))
+
+
+def mean_auroc_draws(score_sets: Mapping[str, tuple], *, n_boot: int = 1000, seed: int = 0) -> dict[str, np.ndarray]:
+    """Bootstrap draws of the mean AUROC of many methods (or networks) scored on the **same** images, resampled alike.
+
+    ``score_sets[key] = (id_scores, [ood_scores per set])``. In each draw every sample size (the ID images, each OOD
+    set) gets one resample of its positions, applied to every key whose arrays have that size and position in the
+    list, so that two keys scored on the same images are compared on the same resample (a paired bootstrap of a
+    ranking). Returns key -> ``n_boot`` mean AUROCs (each with :func:`bootstrap_mean_auroc`'s estimator)."""
+    prepared = {}
+    for key, (id_scores, ood_sets) in score_sets.items():
+        id_a = _as_scores(f"{key}: id_scores", id_scores)
+        sets = [_as_scores(f"{key}: OOD set {k}", s) for k, s in enumerate(ood_sets)]
+        if not sets:
+            raise ValueError(f"{key}: no OOD score sets to average over")
+        prepared[key] = (len(id_a), [len(s) for s in sets], [_CountedRoc(id_a, s) for s in sets])
+    rng = np.random.default_rng(seed)
+    out = {key: np.empty(n_boot) for key in prepared}
+    slots = sorted({("id", n) for n, _, _ in prepared.values()}
+                   | {(k, m) for _, sizes, _ in prepared.values() for k, m in enumerate(sizes)}, key=str)
+    for b in range(n_boot):
+        counts = {slot: np.bincount(rng.integers(0, slot[1], slot[1]), minlength=slot[1]) for slot in slots}
+        for key, (n, sizes, rocs) in prepared.items():
+            out[key][b] = np.mean([_area(*r.curve(counts[("id", n)], counts[(k, m)]))
+                                   for k, (m, r) in enumerate(zip(sizes, rocs, strict=True))])
+    return out
 
 
 def auroc_per_column(id_values, ood_values) -> np.ndarray:

@@ -6,7 +6,8 @@ same ones ``shared/data/SOURCES.md`` describes and are unit-tested on small imag
 
 Sources: torchvision datasets for CIFAR-10/100, MNIST, SVHN, DTD and Places365; the
 CS231N archive for TinyImageNet; the archives published with ODIN (Liang et al., 2018) for
-LSUN-Crop, LSUN-Resize and iSUN; the DICE repository for the DenseNet checkpoints.
+LSUN-Crop, LSUN-Resize and iSUN; the DICE repository for the DenseNet checkpoints, akamaster/pytorch_resnet_cifar10
+and chenyaofo/pytorch-cifar-models for the two ResNet-56 checkpoints.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ from typing import NamedTuple
 import torch
 
 from ..config import Profile, current_profile
+from ..models.architectures import Architecture
 from .plots import use_book_style
 
 THREADS = 2  # as many as the CI machine has cores: more threads than cores slows torch down badly
@@ -40,19 +41,35 @@ def use_book_number_format() -> None:
 
 
 class Begun(NamedTuple):
-    """What :func:`begin` returns: the profile, one run context per ID dataset, and each one's model name."""
+    """What :func:`begin` returns: the profile, one run context per ID dataset, each one's model name, and the
+    architecture's facts (taps, channels, per-network hyperparameters)."""
 
     profile: Profile
     contexts: dict
     models: dict[str, str]
+    arch: Architecture
 
 
-def begin(*, validation_split: bool = True, progress: bool = True) -> Begun:
-    """A chapter's setup in one call: :func:`start`, then :func:`contexts` under the profile it prints
-    (``validation_split``: see :func:`contexts`). ``PROFILE, contexts, MODELS = chapter.begin()``."""
+def architecture_in_force(arch: str | None = None) -> Architecture:
+    """The architecture a chapter runs on: ``arch`` when given, else ``OOD_NB_ARCH``, else the book's DenseNet-BC-100
+    (the only place besides :func:`start` that reads the environment)."""
+    import os
+
+    from ..models import DEFAULT_ARCH, architecture
+
+    return architecture(arch or os.environ.get("OOD_NB_ARCH") or DEFAULT_ARCH)
+
+
+def begin(*, arch: str | None = None, validation_split: bool = True, progress: bool = True) -> Begun:
+    """A chapter's setup in one call: :func:`start`, then :func:`contexts` of architecture ``arch`` (see
+    :func:`architecture_in_force`) under the profile it prints (``validation_split``: see :func:`contexts`).
+    ``PROFILE, contexts, MODELS, ARCH = chapter.begin(arch=None)``."""
     profile = start()
-    runs = contexts(profile, progress=progress, validation_split=validation_split)
-    return Begun(profile, runs, {ds: ctx.model for ds, ctx in runs.items()})
+    facts = architecture_in_force(arch)
+    runs = contexts(profile, progress=progress, validation_split=validation_split, arch=facts.key)
+    models = {ds: ctx.model for ds, ctx in runs.items()}
+    print(f"architecture: {facts.title} ({', '.join(models.values())})" + (f"; {facts.note}" if facts.note else ""))
+    return Begun(profile, runs, models, facts)
 
 
 def benchmark_sets() -> list[str]:
@@ -73,8 +90,9 @@ def fetch_data(keys: list[str] | None = None) -> None:
     fetch_missing(benchmark_sets() if keys is None else keys)
 
 
-def contexts(profile: Profile, *, progress: bool = True, validation_split: bool = True):
-    """One :class:`~ood_nb_utils.runs.context.RunContext` per DICE checkpoint, keyed by ID dataset ("cifar10", ...).
+def contexts(profile: Profile, *, progress: bool = True, validation_split: bool = True, arch: str | None = None):
+    """One :class:`~ood_nb_utils.runs.context.RunContext` per checkpoint of architecture ``arch`` (default: the
+    book's DenseNet-BC-100), keyed by ID dataset ("cifar10", ...).
 
     ``validation_split``: set aside a fixed 1,000-image split of each ID test set for searches and eCDF
     references, never scored (chapters whose methods use validation data); False scores every test image
@@ -82,13 +100,13 @@ def contexts(profile: Profile, *, progress: bool = True, validation_split: bool 
     subset the network-based methods score still comes from outside that split, so every chapter's ODIN and
     AdaSCALE score the same ID images (``RunContext.subsets_outside_split``)."""
     from ..data import ID_VALIDATION_N
-    from ..models import MODEL_OF
+    from ..models import DEFAULT_ARCH, models_of
     from ..runs.context import RunContext
 
     n, source = (ID_VALIDATION_N, "test") if validation_split else (0, "train")
     return {ds: RunContext.for_model(model, profile, progress=progress, validation_n=n, heldout_from=source,
                                      subsets_outside_split=not validation_split)
-            for ds, model in MODEL_OF.items()}
+            for ds, model in models_of(arch or DEFAULT_ARCH).items()}
 
 
 def data_note(contexts) -> str:

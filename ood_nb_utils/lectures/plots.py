@@ -63,7 +63,11 @@ OTHER_STYLE = Style("#333333", ".")  # a set the map does not know (a reader's o
 
 # Series that are not datasets: a palette with none of the dataset colours (Dark2 without its magenta)
 SERIES_COLORS = ("#1b9e77", "#7570b3", "#a6761d", "#4d4d4d", "#e6ab02", "#66a61e")
-MODEL_COLORS = {"densenet100-cifar10": SERIES_COLORS[0], "densenet100-cifar100": SERIES_COLORS[2]}
+# a colour per ID dataset, the same on either architecture (a chapter shows one architecture's two models)
+MODEL_COLORS = {"densenet100-cifar10": SERIES_COLORS[0], "densenet100-cifar100": SERIES_COLORS[2],
+                "resnet56-cifar10": SERIES_COLORS[0], "resnet56-cifar100": SERIES_COLORS[2]}
+# where two architectures stand together: one colour and marker each
+ARCH_STYLES = {"densenet100": Style(SERIES_COLORS[1], "o"), "resnet56": Style(SERIES_COLORS[4], "s")}
 GROUP_LINES = {"near": ("-", "o"), "far": ("--", "s"), "substitute": (":", "X")}
 HIGHLIGHT_COLOR = "#e7298a"  # one marked item among others (a chosen setting, a paper's method)
 REFERENCE_COLOR = "#555555"  # reference lines: chance level, a paper's value, a chosen parameter

@@ -31,11 +31,14 @@ from pathlib import Path
 import pandas as pd
 
 from ..config import REPO_ROOT
+from ..models.architectures import DEFAULT_ARCH
 
 VERDICTS = ("reproduced", "partly", "inconclusive", "not reproduced", "not testable here")
 # one colour per verdict, for every table and figure that shows them
 VERDICT_COLORS = {"reproduced": "#2ca02c", "partly": "#ffbf00", "inconclusive": "#7fa7d9", "not reproduced": "#d62728",
                   "not testable here": "#9e9e9e"}
+# why a paper's number is not graded on another network than the one it was measured on
+OTHER_NETWORK_REASON = "the paper's number is for its own network; this run is on {arch}, so ours is shown, not graded"
 TIE_REASON = "a tie: the interval is [0, 0], both methods order every resampled image alike"
 
 
@@ -133,9 +136,20 @@ class Scorecard:
     paper: str
     profile: str
     claims: list[Claim] = field(default_factory=list)
+    arch: str = DEFAULT_ARCH  # the architecture the chapter ran on (a key of models.ARCHITECTURES)
 
     def add(self, *args, **kwargs) -> Claim:
+        """Add a :class:`Claim`. On an architecture other than the book's DenseNet, a numeric claim (a paper number
+        and a tolerance) compares our value with a number the paper measured on its own network: it is kept with our
+        value, as "not testable here" (:data:`OTHER_NETWORK_REASON`); directional and qualitative claims are graded."""
         claim = Claim(*args, **kwargs)
+        if (self.arch != DEFAULT_ARCH and claim.paper is not None and claim.interval is None and claim.holds is None
+                and claim.override is None):
+            from ..models import ARCHITECTURES
+
+            why = OTHER_NETWORK_REASON.format(arch=ARCHITECTURES[self.arch].title)
+            claim = Claim(*args, **{**kwargs, "override": "not testable here",
+                                    "reason": f"{why}; {claim.reason}" if claim.reason else why})
         self.claims.append(claim)
         return claim
 
@@ -218,12 +232,12 @@ class Scorecard:
         return {v: sum(c.verdict == v for c in self.claims) for v in VERDICTS}
 
     def to_json(self) -> dict:
-        return {"chapter": self.chapter, "paper": self.paper, "profile": self.profile,
+        return {"chapter": self.chapter, "paper": self.paper, "profile": self.profile, "arch": self.arch,
                 "claims": [asdict(c) for c in self.claims], "counts": self.counts()}
 
     def write(self, directory: Path | None = None) -> Path:
         """Write ``<directory>/<chapter>.json`` (default :func:`scorecard_dir`) atomically."""
-        path = scorecard_path(self.chapter, directory)
+        path = scorecard_path(self.chapter, directory, arch=self.arch)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".json.tmp")
         tmp.write_text(json.dumps(self.to_json(), indent=1))
@@ -236,12 +250,14 @@ def scorecard_dir() -> Path:
     return Path(os.environ.get("OOD_NB_SCORECARD_DIR", REPO_ROOT / "_build" / "scorecards"))
 
 
-def scorecard_path(chapter: str, directory: Path | None = None) -> Path:
-    """The JSON file of one chapter's scorecard."""
-    return (directory or scorecard_dir()) / f"{chapter}.json"
-
-
-def read_scorecards(directory: Path | None = None) -> list[dict]:
-    """Every scorecard JSON in the directory (for the book's summary page)."""
+def scorecard_path(chapter: str, directory: Path | None = None, *, arch: str = DEFAULT_ARCH) -> Path:
+    """The JSON file of one chapter's scorecard: ``<directory>/<chapter>.json`` for the book's DenseNet, and
+    ``<directory>/<arch>/<chapter>.json`` for a chapter run on another architecture."""
     directory = directory or scorecard_dir()
-    return [json.loads(p.read_text()) for p in sorted(directory.glob("*.json"))]
+    return (directory if arch == DEFAULT_ARCH else directory / arch) / f"{chapter}.json"
+
+
+def read_scorecards(directory: Path | None = None, *, arch: str = DEFAULT_ARCH) -> list[dict]:
+    """Every scorecard JSON of architecture ``arch`` in the directory (for the book's summary page)."""
+    folder = scorecard_path("x", directory, arch=arch).parent
+    return [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))]

@@ -54,6 +54,15 @@ class Head:
         return int(self.weight.shape[0])
 
 
+def with_pooled_head(taps: dict[str, torch.Tensor], final: torch.Tensor, head: nn.Module) -> dict[str, torch.Tensor]:
+    """Complete a network's ``forward_taps``: the map before global pooling (``final``), its global average
+    (``penultimate``) and the head's output on it (``logits``), added to ``taps`` and returned."""
+    taps["final"] = final
+    taps["penultimate"] = final.mean(dim=(2, 3))
+    taps["logits"] = head(taps["penultimate"])
+    return taps
+
+
 def state_dict_fingerprint(module: nn.Module) -> str:
     """sha256 over every parameter and buffer of ``module``: names, dtypes, shapes and bytes."""
     digest = hashlib.sha256()

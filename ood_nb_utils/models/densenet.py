@@ -32,6 +32,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .adapter import with_pooled_head
+
 SPATIAL_TAPS: tuple[str, ...] = ("conv1", "block1", "trans1", "block2", "trans2", "block3", "final")
 VECTOR_TAPS: tuple[str, ...] = ("penultimate", "logits")
 ALL_TAPS: tuple[str, ...] = SPATIAL_TAPS + VECTOR_TAPS
@@ -127,12 +129,7 @@ class DenseNet3(nn.Module):
         taps["trans2"] = out
         out = self.block3(F.avg_pool2d(out, 2))
         taps["block3"] = out
-        out = self.relu(self.bn1(out))
-        taps["final"] = out
-        pooled = out.mean(dim=(2, 3))
-        taps["penultimate"] = pooled
-        taps["logits"] = self.fc(pooled)
-        return taps
+        return with_pooled_head(taps, self.relu(self.bn1(out)), self.fc)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.forward_taps(x)["logits"]

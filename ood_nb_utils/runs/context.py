@@ -40,7 +40,10 @@ from ..data import (
 )
 from ..detectors.heldout import HELDOUT_N, HeldOut, PseudoOOD
 from ..extraction.features import Features, extract
-from ..models import CHECKPOINTS, Head, ModelAdapter, load_model
+from ..models import CHECKPOINTS, Architecture, Head, ModelAdapter, load_model
+from ..scorers import percentile_threshold
+
+REACT_PERCENTILE = 90.0  # ReAct's recipe (Sun et al., NeurIPS 2021, Sec. 4)
 
 HELDOUT_SOURCES = ("test", "train")
 
@@ -266,6 +269,25 @@ class RunContext:
         Tables 12-13), from the checkpoint registry; None for a network the registry does not know."""
         checkpoint = CHECKPOINTS.get(self.model)
         return None if checkpoint is None else checkpoint.paper_setting
+
+    @property
+    def architecture(self) -> Architecture | None:
+        """The registered architecture's facts (taps, channels, per-network hyperparameters); None for a network the
+        registry does not know."""
+        checkpoint = CHECKPOINTS.get(self.model)
+        return None if checkpoint is None else checkpoint.architecture
+
+    @property
+    def clip_threshold(self) -> float:
+        """The ReAct/HIMPLoS clip of this network: the architecture's stated value (DenseNet: 1.6), else ReAct's
+        recipe, the 90th percentile of the ID train penultimate activations (Sun et al., NeurIPS 2021, Sec. 4)."""
+        arch = self.architecture
+        if arch is not None and arch.clip_threshold is not None:
+            return arch.clip_threshold
+        key = ("clip_threshold",)
+        if key not in self._memo:
+            self._memo[key] = percentile_threshold(self.train.penultimate, REACT_PERCENTILE)
+        return self._memo[key]
 
     def _features_of(self, images: ImageSet) -> Features:
         """Features of ``images``: when they are untransformed images of the ID test set whose whole features this

@@ -21,7 +21,7 @@ def test_every_toc_entry_exists():
         assert matches, f"_toc.yml names {f}, which has no .md, .py or .rst file"
 
 
-AGGREGATE_PAGES = {"05_leaderboard", "06_summary"}  # gather the chapters' results; no claims of their own
+AGGREGATE_PAGES = {"06_leaderboard", "07_summary"}  # gather the chapters' results; no claims of their own
 
 
 def test_chapters_are_jupytext_percent_with_a_kernel_and_a_scorecard():
@@ -43,8 +43,8 @@ def test_summary_runs_after_every_chapter_that_writes_a_scorecard():
     # summary page must sort after every chapter whose scorecard it gathers.
     docs = sorted(f for f in toc_files())
     writers = [f for f in docs if f.startswith("notebooks/") and ".publish()" in (ROOT / f"{f}.py").read_text()]
-    assert writers and all(w < "notebooks/06_summary" for w in writers)
-    assert docs[-1] == "notebooks/06_summary"
+    assert writers and all(w < "notebooks/07_summary" for w in writers)
+    assert docs[-1] == "notebooks/07_summary"
 
 
 MAX_CHAPTER_LINES = 420  # a lecture with a caption and alt text for every figure; repeated logic lives in the package

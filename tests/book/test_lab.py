@@ -1,10 +1,10 @@
 """A chapter rerun in JupyterLab as a reader would: `make labtest` (after `make book`; marked ``lab``).
 
-Starts JupyterLab from the project's .venv on a free port with a token, opens ``notebooks/06_summary.py`` (a
+Starts JupyterLab from the project's .venv on a free port with a token, opens ``notebooks/07_summary.py`` (a
 jupytext chapter) in headless Chromium, checks that it opens as a notebook (the viewer setting `make lab` installs
 from ``.binder/overrides.json``), runs every cell from the Run menu, and asserts that every code cell ran, that the
 outputs include the chapter's table and figure, and that no output holds a traceback. Screenshot:
-``_build/screenshots/lab_06_summary.png``; what the test saw: ``_build/screenshots/lab_06_summary.json``.
+``_build/screenshots/lab_07_summary.png``; what the test saw: ``_build/screenshots/lab_07_summary.json``.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from ..conftest import PAPERS, SCREENSHOTS, reader_env
 pytestmark = pytest.mark.lab
 
 ROOT = Path(__file__).resolve().parents[2]
-CHAPTER = "notebooks/06_summary.py"  # the short chapter: it reads the scorecards the book build wrote
+CHAPTER = "notebooks/07_summary.py"  # the short chapter: it reads the scorecards the book build wrote
 OVERRIDES = Path(sys.prefix) / "share" / "jupyter" / "lab" / "settings" / "overrides.json"
 
 
@@ -132,11 +132,11 @@ def test_a_chapter_opens_as_a_notebook_and_runs_in_jupyterlab(lab, browser):
                  errors: outs.map(o => o.innerText).filter(t => /Traceback|Error:/.test(t)).map(t => t.slice(0, 400)),
                  papers: {json.dumps(PAPERS)}.filter(p => outs.some(o => o.innerText.includes(p))),
                  text: outs.map(o => o.innerText).join('\\n').slice(0, 3000)}};""")
-    shot = SCREENSHOTS / "lab_06_summary.png"
+    shot = SCREENSHOTS / "lab_07_summary.png"
     browser.execute_script("document.querySelector('.jp-NotebookPanel .jp-OutputArea-output img').scrollIntoView()")
     browser.save_screenshot(str(shot))
     seen.update(seconds=round(time.time() - start, 1), screenshot=str(shot.relative_to(ROOT)))
-    (SCREENSHOTS / "lab_06_summary.json").write_text(json.dumps(seen, indent=1))
+    (SCREENSHOTS / "lab_07_summary.json").write_text(json.dumps(seen, indent=1))
     print(json.dumps({k: v for k, v in seen.items() if k != "text"}))
     assert not seen["errors"], seen["errors"]
     assert seen["images"] >= 1, "the verdict figure is missing"

@@ -116,7 +116,7 @@ def test_chapter_offers_its_notebook_and_colab_opens_it(browser, server, page):
 
 
 def test_summary_lists_all_four_papers_with_verdicts(browser, server):
-    text = open_page(browser, server, "notebooks/06_summary")["text"]
+    text = open_page(browser, server, "notebooks/07_summary")["text"]
     for paper in PAPERS:
         assert paper in text, f"the summary page does not list {paper}"
     for verdict in ("reproduced", "partly", "inconclusive", "not reproduced", "not testable here"):

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from ood_nb_utils.models import CHECKPOINTS, SPATIAL_TAPS, DenseNet3, checkpoint_path, load_model
+from ood_nb_utils.models import CHECKPOINTS, SPATIAL_TAPS, DenseNet3, checkpoint_path, load_model, models_of
 
 from ..conftest import have_weights
 
@@ -29,12 +29,15 @@ def test_parameter_count_is_densenet_bc_100():
     assert 0.75e6 < n < 0.8e6  # DenseNet-BC (k = 12, L = 100) has 0.8M parameters (Huang et al., Table 2)
 
 
-@pytest.mark.skipif(not all(have_weights(n) for n in CHECKPOINTS), reason="needs the DICE checkpoints")
-@pytest.mark.parametrize("name", sorted(CHECKPOINTS))
+DICE = sorted(models_of("densenet100").values())
+
+
+@pytest.mark.skipif(not all(have_weights(n) for n in DICE), reason="needs the DICE checkpoints")
+@pytest.mark.parametrize("name", DICE)
 def test_checkpoints_load_strictly(name):
     model = load_model(name)
     assert model.weight.shape == (CHECKPOINTS[name].num_classes, 342)
-    state = torch.load(checkpoint_path(name), map_location="cpu", weights_only=False)["state_dict"]
+    state = torch.load(checkpoint_path(name), map_location="cpu", weights_only=True)["state_dict"]
     state["unexpected.weight"] = torch.zeros(1)
     with pytest.raises(RuntimeError, match="Unexpected key"):
         DenseNet3(100, CHECKPOINTS[name].num_classes).load_state_dict(state, strict=True)

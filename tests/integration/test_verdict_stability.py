@@ -24,7 +24,7 @@ from ood_nb_utils.evaluation import Evaluation, evaluate
 from ood_nb_utils.extraction import Features
 from ood_nb_utils.lectures.claims import nap as nap_claims
 from ood_nb_utils.lectures.scorecard import Scorecard
-from ood_nb_utils.models import MODEL_OF
+from ood_nb_utils.models import ARCHITECTURES, MODEL_OF
 from ood_nb_utils.runs import RunContext
 
 from ..conftest import requires
@@ -57,7 +57,8 @@ def directional_card(runs: dict[str, Evaluation], single: dict) -> Scorecard:
 @requires("cifar10", "cifar100", "cifar10_train", "cifar100_train", "textures", model=MODEL_OF["cifar10"])
 @requires(model=MODEL_OF["cifar100"])
 def test_no_directional_verdict_moves_under_float32_noise():
-    layers = {name: NAP(layer=tap) for name, tap in nap_claims.LAYERS.items()}
+    depths = ARCHITECTURES["densenet100"].nap_depths
+    layers = {name: NAP(layer=tap) for name, tap in depths.items()}
     contexts = {ds: RunContext.for_model(MODEL_OF[ds], PROFILE, progress=False, validation_n=0, heldout_from="train")
                 for ds in SETS}
     runs, single, runs_j, single_j = {}, {}, {}, {}
@@ -78,7 +79,7 @@ def test_no_directional_verdict_moves_under_float32_noise():
                 for ds in runs for m in METHODS for d in runs[ds].scores[m])
     assert moved > 0, "the noise did not reach the scores"
     before, after = directional_card(runs, single), directional_card(runs_j, single_j)
-    assert len(before.claims) == 3 + 2 * (len(nap_claims.PAIRS) + len(nap_claims.LAYERS) - 1)
+    assert len(before.claims) == 3 + 2 * (len(nap_claims.PAIRS) + len(depths) - 1)
     changed = [(a.claim, a.verdict, b.verdict, a.interval, b.interval)
                for a, b in zip(before.claims, after.claims, strict=True) if a.verdict != b.verdict]
     assert not changed, changed

@@ -20,14 +20,16 @@ from ...config import Profile
 from ...detectors import HELDOUT_N, create, get_class
 from ...detectors.adascale import P_GRID, PAPER_SETTINGS, AdaScale
 from ...detectors.tuning import TuneResult
-from ...evaluation import group_metrics, groups_of, near_far, paired_gain
+from ...evaluation import fit_in, group_metrics, groups_of, near_far, paired_gain
 from ...extraction.features import Features
 from ...extraction.perturbation import cached_shift_statistics, perturbed_features
+from ...models import DEFAULT_ARCH
 from ...runs.context import RunContext
 from ..paper_values import ADASCALE_FAR_SETS, ADASCALE_TABLE16_FAR, ADASCALE_TABLE17_NEAR
 from ..scorecard import Scorecard
 
 NO_IMAGENET = "ImageNet-1k, its OOD sets and its networks are not available offline"
+ROW_NETWORK = {"densenet": "DenseNet-101", "wrn": "WRN-28-10", "resnet50": "ResNet-50"}  # Tables 12-13
 UNTESTABLE = [  # (claim, where, why not here)
     ("AdaSCALE-A/-L beat every other post-hoc method on ImageNet-1k across eight architectures", "Table 1",
      NO_IMAGENET),
@@ -174,11 +176,13 @@ def adaptive_vs_fixed(study: Study, detector: AdaScale, *, budget: int = len(P_G
                                                              n_boot=500, seed=seed)
 
 
-def chosen_table(best: Mapping) -> pd.DataFrame:
-    """The chosen hyperparameters beside the paper's DenseNet-101 ones (Tables 12-13)."""
+def chosen_table(best: Mapping, settings: Mapping[str, str]) -> pd.DataFrame:
+    """The chosen hyperparameters beside the paper's for this network (Tables 12-13: the row of ``settings``,
+    ID dataset -> row name, e.g. ``"cifar10-densenet"``, the DenseNet-101 row)."""
     return pd.DataFrame([{"ID": ds, "variant": f"AdaSCALE-{v.upper()}", "p_min": c["p_min"], "p_max": c["p_max"],
                           "k2 (%)": c["k2"], "val AUROC": c["val"],
-                          "paper (DenseNet-101) p_min, p_max, k2": PAPER_SETTINGS[f"{ds}-densenet"][v],
+                          f"paper ({ROW_NETWORK[settings[ds].split('-')[1]]}) p_min, p_max, k2":
+                              PAPER_SETTINGS[settings[ds]][v],
                           f"best fixed p ({'SCALE' if v == 'a' else 'LTS'})": c["fixed_p"],
                           "its val AUROC": c["fixed_val"]} for (ds, v), c in best.items()])
 
@@ -212,7 +216,7 @@ def main_results(studies: Mapping[str, Study], tuned: Mapping, best: Mapping):
     main_scores = {}
     for ds, st in studies.items():
         ctx = st.context
-        methods = {get_class(n).title: create(n).fit(ctx.train, ctx.head) for n in TABLE5_BASELINES}
+        methods = {get_class(n).title: fit_in(ctx, create(n)) for n in TABLE5_BASELINES}
         for v, base in [("a", "scale"), ("l", "lts")]:
             methods[tuned_title(base, best[(ds, v)])] = create(base, percentile=float(best[(ds, v)]["fixed_p"])).fit(
                 None, ctx.head)
@@ -324,10 +328,10 @@ def scaling_latency(dims: Sequence[int] = (128, 512, 1024, 2048, 3024), *, repea
 
 def scorecard(profile: str, studies: Mapping[str, Study], *, best: Mapping, best_a: Mapping,
               main_scores: Mapping, main_avg: pd.DataFrame, nval: pd.DataFrame, pert_scores: Mapping,
-              latency: pd.DataFrame, n_boot: int = 500) -> Scorecard:
+              latency: pd.DataFrame, n_boot: int = 500, arch: str = DEFAULT_ARCH) -> Scorecard:
     """The AdaSCALE scorecard from chapter 2's results. Per-set values are graded with a wide tolerance (a
     different DenseNet, 300 images per set); orderings are graded as claims about this network."""
-    card = Scorecard("02_adascale", "AdaSCALE", profile)
+    card = Scorecard("02_adascale", "AdaSCALE", profile, arch=arch)
     for ds, st in studies.items():
         shift = {d: cached_shift_statistics(st.test[d]) for d in [ds, *st.real]}
         for k, larger, where in [("Q", "OOD", "Fig. 4"), ("C_o", "ID", "Fig. 5")]:

@@ -5,6 +5,7 @@ metric, and what it costs.
 - :func:`board`: per ID dataset and method, the mean AUROC of each group of OOD sets with its bootstrap interval
   and the mean FPR@95 under both conventions;
 - :func:`kendall_taus`: how far the rankings by AUROC and by each FPR@95 convention agree;
+- :func:`rank_agreement`: how far the rankings on two architectures agree (Kendall's tau with a bootstrap interval);
 - :func:`cost_table`: the extra time per 1,000 images each method costs beyond the forward pass;
 - :func:`findings`: "what we saw", computed from those tables (the best method per benchmark and how many others
   it cannot be told from, what the cross-paper combinations add, what the most expensive method costs).
@@ -93,6 +94,33 @@ def kendall_taus(table: pd.DataFrame) -> pd.DataFrame:
                          "tau(FPR ID-pos., FPR OOD-pos.)": kendalltau(b[f"{g} FPR ID-pos."],
                                                                       b[f"{g} FPR OOD-pos."]).statistic})
     return pd.DataFrame(rows)
+
+
+def rank_agreement(runs: Mapping[str, Mapping[str, Evaluation]], sets: Mapping[str, Mapping], methods, *,
+                   n_boot: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """How far two architectures rank the methods alike: per ID dataset and group, Kendall's tau between the
+    methods' mean AUROCs on the two networks (``runs[arch][ds]``), with a 95% bootstrap interval (every draw
+    resamples the images once for both networks and every method, :func:`~ood_nb_utils.metrics.mean_auroc_draws`).
+    Returns (one row per ID and group, one row per ID, group and method with its rank on each network)."""
+    arch_a, arch_b = list(runs)
+    taus, ranks = [], []
+    for ds in runs[arch_a]:
+        for g in GROUPS:
+            keys = {(arch, m): (runs[arch][ds].scores[m][ds], [runs[arch][ds].scores[m][d] for d in sets[ds][g]])
+                    for arch in runs for m in methods}
+            draws = metrics.mean_auroc_draws(keys, n_boot=n_boot, seed=seed)
+            point = {k: float(np.mean([metrics.auroc(i, o) for o in oods])) for k, (i, oods) in keys.items()}
+            a, b = (np.array([point[(arch, m)] for m in methods]) for arch in (arch_a, arch_b))
+            boot = [kendalltau([draws[(arch_a, m)][j] for m in methods],
+                               [draws[(arch_b, m)][j] for m in methods]).statistic for j in range(n_boot)]
+            taus.append({"ID": ds, "group": g, "methods": len(methods), "tau": kendalltau(a, b).statistic,
+                         "low": float(np.quantile(boot, 0.025)), "high": float(np.quantile(boot, 0.975))})
+            rank_a = pd.Series(a, index=list(methods)).rank(ascending=False)
+            rank_b = pd.Series(b, index=list(methods)).rank(ascending=False)
+            ranks += [{"ID": ds, "group": g, "key": m, f"AUROC {arch_a}": 100 * a[i], f"rank {arch_a}": rank_a[m],
+                       f"AUROC {arch_b}": 100 * b[i], f"rank {arch_b}": rank_b[m],
+                       "rank change": rank_b[m] - rank_a[m]} for i, m in enumerate(methods)]
+    return pd.DataFrame(taus), pd.DataFrame(ranks)
 
 
 def cost_table(context: RunContext, run: Evaluation, families: Mapping[str, str],

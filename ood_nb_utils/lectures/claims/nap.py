@@ -10,12 +10,13 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from ... import data, metrics
+from ... import data, metrics, scorers
 from ...detectors.nap import NAP, same_mean_pair
 from ...detectors.registry import create
 from ...evaluation import Evaluation, evaluate, group_metrics, paired_gain
 from ...extraction.features import activation_maps
 from ...metrics import all_metrics
+from ...models import DEFAULT_ARCH
 from ...runs.context import RunContext
 from ..paper_values import NAP_TABLE4, NAP_TABLE8_W, NAP_TABLE9, NAP_TABLES67_LSUN_CROP, NAP_TABLES67_TEXTURES
 from ..scorecard import Scorecard
@@ -39,7 +40,6 @@ UNTESTABLE = [  # (claim, where, why not here)
     ("NAP-E beats Energy on ImageNet with other backbones (ResNet, VGG)", "Table 5", NO_IMAGENET),
     ("the prior holds in MobileNetV2, ResNet50 and VGG16 activation maps", "Appendix C figures", NO_IMAGENET),
 ]
-LAYERS = {"c1": "conv1", "t1": "trans1", "t2": "trans2", "p": "final"}  # Table 4's layer names -> our taps
 
 
 def percent_table(run: Evaluation) -> pd.DataFrame:
@@ -57,6 +57,14 @@ def same_mean_example(context: RunContext, ood: str, channel: int, tap: str = "f
     images = np.stack([data.load(context.id_dataset, indices=id_f.arrays["indices"][[i_id]]).images[0],
                        data.load(ood, indices=ood_f.arrays["indices"][[i_ood]]).images[0]])
     return images, activation_maps(context.adapter, images, tap)[:, channel], gap
+
+
+def example_channel(context: RunContext, ood: str, tap: str = "final") -> int:
+    """The channel of ``tap`` whose max/(mean + 1) ratio ranks the ID test images above ``ood``'s best (highest
+    per-channel AUROC): Fig. 1's channel on a network for which the paper names none."""
+    id_f, ood_f = context.id_test, context.features(ood)
+    ratio = [scorers.nap_channel_ratio(f.arrays[f"{tap}.max"], f.arrays[f"{tap}.mean"]) for f in (id_f, ood_f)]
+    return int(np.argmax(metrics.auroc_per_column(*ratio)))
 
 
 def w_table(runs: Mapping[str, Evaluation]) -> pd.DataFrame:
@@ -114,7 +122,8 @@ def table_4(contexts: Mapping[str, RunContext], sets_here: Sequence[str], substi
     for combo, paper in NAP_TABLE4.items():
         row = {"NAP(...)": ",".join(combo)}
         for j, (ds, ctx) in enumerate(contexts.items()):
-            run = evaluate(ctx, {"nap": NAP(layer=tuple(LAYERS[x] for x in combo))}, [*sets_here, *substitutes])
+            depths = ctx.architecture.nap_depths
+            run = evaluate(ctx, {"nap": NAP(layer=tuple(depths[x] for x in combo))}, [*sets_here, *substitutes])
             if len(combo) == 1:
                 single[ds][combo[0]] = run.scores["nap"]
             g = group_metrics(run.scores["nap"], ds, {"paper sets here": sets_here, "substitutes": substitutes})
@@ -280,10 +289,11 @@ def table4_directional(card: Scorecard, ds: str, single: Mapping[str, Mapping[st
 
 
 def scorecard(profile: str, runs: Mapping[str, Evaluation], *, table9: pd.DataFrame,
-              tables67: Mapping[str, pd.DataFrame], single: Mapping, n_boot: int = 500) -> Scorecard:
+              tables67: Mapping[str, pd.DataFrame], single: Mapping, n_boot: int = 500,
+              arch: str = DEFAULT_ARCH) -> Scorecard:
     """The NAP scorecard from chapter 1's results: Table 9 and Table 8 (w) numerically, Textures with a wide
     tolerance (10 of 47 classes), the orderings of Tables 4 and 6-7 as claims about this network."""
-    card = Scorecard("01_nap", "NAP: Neural Activation Prior", profile)
+    card = Scorecard("01_nap", "NAP: Neural Activation Prior", profile, arch=arch)
     title = {m: runs["cifar10"].detectors[m].title for m in runs["cifar10"].detectors}
     for m in ["nap_e", "nap_r", "nap_a"]:
         card.add(f"{title[m]} FPR@95 (ID-positive), CIFAR-10 vs CIFAR-100 (%)", "Table 9", NAP_TABLE9[m][0],

@@ -13,10 +13,20 @@ import pandas as pd
 import torch
 
 from ... import data, metrics, scorers
-from ...detectors.prototype_fusion import PROTOTYPE_LAYERS, PrototypeFusion
+from ...detectors.base import Grid
+from ...detectors.prototype_fusion import PROTOTYPE_LAYERS, PrototypeFusion, layer_subsets
 from ...detectors.tuning import TuneResult
-from ...evaluation import Evaluation, evaluate, group_metrics, near_far, paired_gain, score_sets, summary_table
-from ...models import SPATIAL_TAPS
+from ...evaluation import (
+    Evaluation,
+    evaluate,
+    fit_in,
+    group_metrics,
+    near_far,
+    paired_gain,
+    score_sets,
+    summary_table,
+)
+from ...models import DEFAULT_ARCH, SPATIAL_TAPS
 from ...runs.context import RunContext
 from ..scorecard import Scorecard
 
@@ -35,7 +45,25 @@ UNTESTABLE = [  # (claim, where, why not here)
      "one architecture (DenseNet-BC-100) is available here; the claim needs several trained networks"),
 ]
 SCHEMES = {"uniform": (1 / 3, 1 / 3, 1 / 3), "end-heavy": (0.2, 0.3, 0.5), "middle-heavy": (0.25, 0.5, 0.25),
-           "shallow-heavy": (0.5, 0.3, 0.2)}  # Fig. 4's weightings of (block2, block3, final)
+           "shallow-heavy": (0.5, 0.3, 0.2)}  # Fig. 4's weightings of the three fused layers, shallow to deep
+
+
+def fused_layers(context: RunContext) -> tuple[str, ...]:
+    """The taps Prototype Fusion fuses on ``context``'s network (the DenseNet's for a network the registry does not
+    know)."""
+    arch = context.architecture
+    return PROTOTYPE_LAYERS if arch is None else arch.prototype_layers
+
+
+def candidate_taps(context: RunContext) -> tuple[str, ...]:
+    """Every spatial tap of ``context``'s network, shallow to deep: the layer sweep's candidates."""
+    arch = context.architecture
+    return SPATIAL_TAPS if arch is None else arch.spatial_taps
+
+
+def layer_space(context: RunContext) -> dict[str, Grid]:
+    """The layer sweep's search space on ``context``'s network: every non-empty subset of its taps."""
+    return {"layers": Grid(layer_subsets(candidate_taps(context)))}
 
 
 def _real(id_dataset: str, sets: Sequence[str]) -> list[str]:
@@ -46,9 +74,10 @@ def _real(id_dataset: str, sets: Sequence[str]) -> list[str]:
 def similarity_matrices(context: RunContext, sets: Sequence[str]) -> dict[str, np.ndarray]:
     """Fig. 1 (right): per set, N x layer x class cosine similarities of each fused layer's feature to each class
     prototype (prototypes fitted on the context's calibration set)."""
-    protos = PrototypeFusion().fit(context.train, context.head).prototypes_
-    sims = {d: scorers.layer_similarities(context.features(d).layers(list(PROTOTYPE_LAYERS)), protos) for d in sets}
-    return {d: np.stack([m[n].numpy() for n in PROTOTYPE_LAYERS], 1) for d, m in sims.items()}
+    layers = fused_layers(context)
+    protos = fit_in(context, PrototypeFusion(layers=layers)).prototypes_
+    sims = {d: scorers.layer_similarities(context.features(d).layers(list(layers)), protos) for d in sets}
+    return {d: np.stack([m[n].numpy() for n in layers], 1) for d, m in sims.items()}
 
 
 def results(contexts: Mapping[str, RunContext], ood: Mapping[str, Sequence[str]]):
@@ -74,15 +103,16 @@ def fusion_vs_penultimate(runs: Mapping[str, Evaluation], penult: Mapping[str, E
 
 
 def layer_maxima(contexts: Mapping[str, RunContext], ood: Mapping[str, Sequence[str]]):
-    """Fig. 5: per (ID, set), N x len(SPATIAL_TAPS) maxima of each tap's cosine to its class prototypes (every
-    candidate tap fitted at once), and the AUROC (%) of each single tap's maximum (rows: sets, columns (ID, tap))."""
+    """Fig. 5: per (ID, set), N x taps maxima of each tap's cosine to its class prototypes (every candidate tap of
+    the network, :func:`candidate_taps`, fitted at once), and the AUROC (%) of each single tap's maximum (rows: sets,
+    columns (ID, tap))."""
     maxima = {}
     for ds, ctx in contexts.items():
-        det = PrototypeFusion(layers=SPATIAL_TAPS).fit(ctx.train, ctx.head)
+        det = PrototypeFusion(layers=candidate_taps(ctx)).fit(ctx.train, ctx.head)
         maxima |= {(ds, d): det.layer_maxima(ctx.features(d)) for d in [ds, *ood[ds]]}
     separation = pd.DataFrame({(ds, tap): {data.DATASETS[d].display_name: 100 * metrics.auroc(
         maxima[(ds, ds)][:, j].numpy(), maxima[(ds, d)][:, j].numpy()) for d in ood[ds]}
-        for ds in contexts for j, tap in enumerate(SPATIAL_TAPS)})
+        for ds, ctx in contexts.items() for j, tap in enumerate(candidate_taps(ctx))})
     return maxima, separation
 
 
@@ -90,7 +120,7 @@ def weighting_schemes(contexts: Mapping[str, RunContext], ood: Mapping[str, Sequ
     """Fig. 4: near and far averages (%) of Prototype Fusion under each weighting scheme of :data:`SCHEMES`."""
     return pd.DataFrame([{"ID": ds, "scheme": scheme, "group": g, "AUROC": m["auroc"], "FPR@95": m[FPR]}
                          for ds, ctx in contexts.items() for scheme, w in SCHEMES.items()
-                         for g, m in group_metrics(score_sets(PrototypeFusion(weights=w).fit(ctx.train, ctx.head), ctx,
+                         for g, m in group_metrics(score_sets(fit_in(ctx, PrototypeFusion(weights=w)), ctx,
                                                               [ds, *_real(ds, ood[ds])]), ds,
                                                    near_far(ds, ood[ds])).items()])
 
@@ -105,7 +135,7 @@ def calibration_curve(contexts: Mapping[str, RunContext], ood: Mapping[str, Sequ
         for frac in fractions:
             for seed in (seeds if frac < 1 else [0]):
                 cal = ctx.train.subset(data.per_class_fraction(ctx.train.labels, frac, seed))
-                m = group_metrics(score_sets(PrototypeFusion().fit(cal, ctx.head), ctx, [ds, *real]), ds,
+                m = group_metrics(score_sets(fit_in(ctx, PrototypeFusion(), train=cal), ctx, [ds, *real]), ds,
                                   {"all": real})["all"]
                 rows.append({"ID": ds, "fraction": frac, "seed": seed, "images": len(cal), "AUROC": m["auroc"],
                              "FPR@95": m[FPR]})
@@ -141,13 +171,17 @@ def gains(tables: Mapping[str, pd.DataFrame]):
 
 
 def scorecard(profile: str, runs: Mapping[str, Evaluation], penult: Mapping[str, Evaluation],
-              tables: Mapping[str, pd.DataFrame], *, maxima: Mapping, separation: pd.DataFrame) -> Scorecard:
-    """The Prototype Fusion scorecard from chapter 4's results."""
+              tables: Mapping[str, pd.DataFrame], *, maxima: Mapping, separation: pd.DataFrame,
+              contexts: Mapping[str, RunContext] | None = None, arch: str = DEFAULT_ARCH) -> Scorecard:
+    """The Prototype Fusion scorecard from chapter 4's results (``contexts``: for the network's taps; the DenseNet's
+    when None)."""
     _, best_base = gains(tables)
     key_of = {title: key for key, title in PENULTIMATE_BASELINES.items()}
-    card = Scorecard("04_prototype_fusion", "Prototype Fusion", profile)
-    col = {t: i for i, t in enumerate(SPATIAL_TAPS)}
+    card = Scorecard("04_prototype_fusion", "Prototype Fusion", profile, arch=arch)
     for ds, run in runs.items():
+        taps = SPATIAL_TAPS if contexts is None else candidate_taps(contexts[ds])
+        fused = PROTOTYPE_LAYERS if contexts is None else fused_layers(contexts[ds])
+        col = {t: i for i, t in enumerate(taps)}
         groups = near_far(ds, list(run.table.ood.unique()))
         real = groups["near"] + groups["far"]
         for group, sets in [("far", "MNIST, Textures"), ("near", "other CIFAR, TIN")]:
@@ -159,19 +193,21 @@ def scorecard(profile: str, runs: Mapping[str, Evaluation], penult: Mapping[str,
             f"ID images are closer to a prototype than OOD images at every fused layer, {ds}", "Abstract; Fig. 5",
             {f"{data.DATASETS[d].title} at {layer}": metrics.bootstrap_interval(
                 lambda i, o: i.mean() - o.mean(), maxima[(ds, ds)][:, col[layer]], maxima[(ds, d)][:, col[layer]],
-                n_boot=300) for d in real for layer in PROTOTYPE_LAYERS},
+                n_boot=300) for d in real for layer in fused},
             scale=1.0, reason="difference of the mean per-layer maximum cosine (ID - OOD), bootstrap over both "
                               "samples, every available near/far set")
         real_rows = [data.DATASETS[d].display_name for d in real]
-        early = [t for t in SPATIAL_TAPS if t not in ("block3", "final")]  # block3 is the final map before its BN
+        # the DenseNet's block3 is the final map before its BN and ReLU, not an intermediate layer
+        early = [t for t in taps if t not in ("block3", "final")]
         inter = separation[[(ds, t) for t in early]].loc[real_rows].mean()
         final = separation[(ds, "final")].loc[real_rows].mean()
-        card.add(f"an intermediate layer is as discriminative as the penultimate one, {ds} (best layer before block 3: "
+        card.add(f"an intermediate layer is as discriminative as the penultimate one, {ds} (best intermediate layer: "
                  f"{inter.idxmax()[1]} {inter.max():.2f}% vs final {final:.2f}% mean AUROC)", "Abstract", None, None,
                  holds=bool(inter.max() >= final - 1.0),
                  reason=f"single-layer prototypes over {', '.join(early)}; not reproduced if the best of them is more "
-                        "than 1 AUROC point below the final layer (block 3 is left out: it is the final map before "
-                        "its BN and ReLU)")
+                        "than 1 AUROC point below the final layer" + (" (block 3 is left out: it is the final map "
+                                                                      "before its BN and ReLU)" if "block3" in taps
+                                                                      else ""))
         for group, sets in [("far", "MNIST and Textures (10 classes)"), ("near", "other CIFAR and TIN")]:
             base = best_base[(ds, group)]
             card.add_directional(f"Prototype Fusion beats the best penultimate-layer baseline ({base}) on {group}-OOD "

@@ -13,7 +13,7 @@
 # %% [markdown]
 # # Summary: every claim of the four papers
 #
-# This page is generated when the book builds, from the scorecard files that chapters 0-4 write
+# This page is generated when the book builds, from the scorecard files that chapters 0-5 write
 # (`_build/scorecards/*.json`, one per chapter). It re-computes nothing: it gathers. A claim's
 # verdict follows the fixed rules of `ood_nb_utils.lectures.scorecard`. A number: within the tolerance,
 # reproduced; within three times it, partly; beyond, not reproduced. A direction ("A beats B"): the
@@ -41,6 +41,8 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from ood_nb_utils.lectures import chapter, plots, scorecard
+from ood_nb_utils.lectures.claims import architectures as across
+from ood_nb_utils.models import ARCHITECTURES
 
 PROFILE = chapter.start()
 PAPER_CHAPTERS = {"01_nap": "NAP", "02_adascale": "AdaSCALE", "03_himplos": "HIMPLoS",
@@ -92,6 +94,26 @@ display(Markdown("\n".join(
     f"{int(row.partly)} partly, {int(row.inconclusive)} inconclusive, {int(row['not reproduced'])} not; "
     f"{int(row['not testable here'])} not testable here."
     for paper, row in counts.iterrows() if paper in PAPER_CHAPTERS.values())))
+
+# %% [markdown]
+# ## Verdicts per architecture
+#
+# Chapters 1-4 also run on CIFAR ResNet-56 (two checkpoints from two authors: see
+# [Across architectures](05_architectures)), which writes their scorecards to `_build/scorecards/resnet56/`. On
+# ResNet-56 a numeric claim (a paper number, measured on the paper's own network) is shown but not graded, so more
+# claims are untested there; the directional and threshold claims are graded on both networks.
+
+# %%
+by_arch = {arch: {c["chapter"]: c for c in scorecard.read_scorecards(arch=arch) if c["chapter"] in PAPER_CHAPTERS}
+           for arch in ARCHITECTURES}
+lacking = [ARCHITECTURES[a].title for a, c in by_arch.items() if set(c) != set(PAPER_CHAPTERS)]
+if lacking:
+    display(Markdown(f"No complete set of paper-chapter scorecards for {', '.join(lacking)} in this build: run "
+                     "[Across architectures](05_architectures), which writes them."))
+per_arch = across.verdict_counts({a: c for a, c in by_arch.items() if set(c) == set(PAPER_CHAPTERS)},
+                                 {a: ARCHITECTURES[a].title for a in ARCHITECTURES})
+display(per_arch.sort_values("paper", key=lambda p: p.map(list(PAPER_CHAPTERS.values()).index), kind="stable")
+        .set_index(["paper", "architecture"]))
 
 # %% [markdown]
 # ## Every claim
