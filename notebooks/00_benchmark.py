@@ -325,7 +325,7 @@ card.add("DenseNet-BC-100 CIFAR-100 test accuracy (%)", "DICE checkpoint, measur
          reason="expected value measured for the shared checkpoint with CIFAR normalisation")
 for r in results_resnet.values():
     ck = CKPT[r.id_dataset]
-    card.add(f"ResNet-56 {data.DATASETS[r.id_dataset].title} test accuracy (%)", f"{ck.origin}; {ck.accuracy_source}",
+    card.add(f"ResNet-56 {data.DATASETS[r.id_dataset].title} accuracy (%)", f"{ck.origin}; {ck.accuracy_source}",
              100 * ck.expected_accuracy, 100 * r.id_accuracy, tolerance=0.3,
              reason="the stated figure of the checkpoint's source, measured on the full test set with its own "
                     f"normalisation (mean {ck.mean}, std {ck.std})")

@@ -76,8 +76,9 @@ CHECKPOINTS: dict[str, Checkpoint] = {
     "resnet56-cifar10": Checkpoint(
         "resnet56-cifar10", "cifar10", 10, "resnet56-4bfd9763.th",
         "4bfd97631478d6b638d2764fd2baff3edb1d7d82252d54439343b6596b9b5367", f"{_AKAMASTER}/resnet56-4bfd9763.th",
-        0.9339, "akamaster/pytorch_resnet_cifar10 README: 6.61% test error", arch="resnet56", mean=IMAGENET_MEAN,
-        std=IMAGENET_STD, shortcut="A", origin="akamaster/pytorch_resnet_cifar10 (option-A shortcuts)",
+        0.9339, "akamaster/pytorch_resnet_cifar10 README: 6.61% test error (the file's best_prec1 says 93.62)",
+        arch="resnet56", mean=IMAGENET_MEAN, std=IMAGENET_STD, shortcut="A",
+        origin="akamaster/pytorch_resnet_cifar10 (option-A shortcuts)",
     ),
     "resnet56-cifar100": Checkpoint(
         "resnet56-cifar100", "cifar100", 100, "cifar100_resnet56-f2eff4c8.pt",

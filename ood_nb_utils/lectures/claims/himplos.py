@@ -287,7 +287,7 @@ def scorecard(profile: str, runs: Mapping[str, Evaluation], *, himplos: Mapping[
                  reason=f"range {s.loc[10:80].max() - s.loc[10:80].min():.2f} pts; not reproduced above 1.5")
         scale = 1.0 if lambda_scale is None else lambda_scale[ds]
         lam = sl.loc[ds, "far AUROC"].loc[0.5 * scale - 1e-9:1.5 * scale + 1e-9]
-        card.add(f"stable for lambda in [0.5, 1.5] times (default clip / 1.6): far AUROC range within 1.5 pts, {ds}",
+        card.add(f"stable for lambda in [0.5, 1.5] x clip / 1.6: far AUROC range within 1.5 pts, {ds}",
                  "Fig. 7 (ImageNet in the paper)", None, None, holds=bool(lam.max() - lam.min() <= 1.5),
                  reason=f"lambda from {0.5 * scale:.2f} to {1.5 * scale:.2f}: range {lam.max() - lam.min():.2f} pts "
                         "(not reproduced above 1.5); the paper shows ImageNet only")
