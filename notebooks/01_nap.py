@@ -27,7 +27,8 @@
 # **Learning objectives.** (1) State the neural activation prior and compute the {term}`NAP` score from a
 # feature map; (2) explain why global average pooling throws away the signal NAP uses; (3) combine
 # NAP with another score and choose the weight without touching OOD test data; (4) judge which of
-# the paper's claims hold on the DICE DenseNet-BC-100 checkpoints.
+# the paper's claims hold on the network this chapter runs on (the DICE DenseNet-BC-100 checkpoints unless
+# `chapter.begin` below names another).
 #
 # **The claim** {cite}`nap2024`. For a channel $A_j$ (of $C$) of the map just before global
 # pooling, an {term}`in-distribution <In-distribution (ID)>` image is much more likely than an OOD image to make *a

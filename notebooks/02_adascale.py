@@ -47,8 +47,8 @@
 # 10-100%, not 5%), so we search them too (`tuning.tune` over `detectors.AdaScaleA.search_space`).
 #
 # **Convention.** The paper follows OpenOOD: {term}`FPR@95` is **OOD-positive** here. Its DenseNet-101 is
-# OpenOOD's, trained three times; ours is the single DICE DenseNet-BC-100 checkpoint, so per-set
-# numbers are a loose check.
+# OpenOOD's, trained three times; ours is the single DICE DenseNet-BC-100 checkpoint (or, with `arch="resnet56"`
+# below, a ResNet-56 with the paper's WRN-28-10 settings), so per-set numbers are a loose check.
 
 # %% tags=["remove-cell"]
 # Outside this repository (Binder, Colab): install the book's package, then fetch the data this chapter needs
@@ -370,8 +370,9 @@ display(Markdown("\n".join(lines)))
 # ## Reproduction scorecard
 #
 # The paper's CIFAR numbers come from a different DenseNet (OpenOOD's DenseNet-101, three training
-# runs) on complete sets; ours from the DICE DenseNet-BC-100 on 300 images per set. Per-set values
-# are graded with a wide tolerance; orderings (does AdaSCALE beat SCALE? is Q larger for OOD?) are
+# runs) on complete sets; ours from the network printed at the top (by default the DICE DenseNet-BC-100) on 300
+# images per set. Per-set values are graded with a wide tolerance (on another architecture they are shown, not
+# graded); orderings (does AdaSCALE beat SCALE? is Q larger for OOD?) are
 # graded as claims about this network.
 
 # %%

@@ -40,7 +40,8 @@
 #    prototype $v_c$ (the mean train feature of class $c$): $\hat f = s(h, v_c)\, f_m$;
 # 4. score with the energy $\log\sum_k \exp \hat f_k$ (Eq. 11).
 #
-# Defaults are the released ones for the CIFAR DenseNet: $p = 60\%$, $\lambda = 1.6$. The paper
+# Defaults are the released ones for the CIFAR DenseNet: $p = 60\%$, $\lambda = 1.6$ (on ResNet-56 $\lambda$ is that
+# network's own clip, ReAct's 90th percentile of the train activations: `models.ARCHITECTURES`). The paper
 # counts {term}`FPR@95` as **OOD accepted at 95% ID recall** (ID-positive), like {term}`NAP` and DICE; so do we
 # here. Its prototypes use all 50,000 train images; ours use the {term}`profile <Profile>`'s stratified train subset.
 

@@ -128,6 +128,9 @@ def test_incremental_builds_re_execute_the_summary_and_follow_the_package():
 
     env = SimpleNamespace(found_docs={"book/intro", "notebooks/01_nap", ext.SUMMARY})
     assert ext.summary_follows_chapters(None, env, set(), {"notebooks/01_nap"}, set()) == [ext.SUMMARY]
+    env.found_docs.add(ext.ACROSS)  # the chapter that reads chapters 1-4's scorecards follows them too
+    assert ext.summary_follows_chapters(None, env, set(), {"notebooks/01_nap"}, set()) == [ext.ACROSS, ext.SUMMARY]
+    env.found_docs.remove(ext.ACROSS)
     assert ext.summary_follows_chapters(None, env, set(), {"book/intro"}, set()) == []  # not an executed page
     assert ext.summary_follows_chapters(None, env, set(), set(), set()) == []  # nothing changed
     assert ext.summary_follows_chapters(None, env, set(), {ext.SUMMARY}, set()) == []  # already re-read

@@ -2,9 +2,9 @@
 
 Sphinx re-reads (so MyST-NB re-executes) only the pages whose source changed. Two things it cannot see:
 
-- the summary page (``notebooks/07_summary``) reads the scorecards the chapters write, and the course plan
-  (``book/course_plan``) their cell times, so whenever a chapter is re-executed both are re-read too
-  (:func:`summary_follows_chapters`, on ``env-get-outdated``);
+- the summary page (``notebooks/07_summary``) and the chapter "Across architectures" (``notebooks/05_architectures``)
+  read the scorecards the chapters write, and the course plan (``book/course_plan``) their cell times, so whenever a
+  chapter is re-executed all three are re-read too (:func:`summary_follows_chapters`, on ``env-get-outdated``);
 - every executed page runs the ``ood_nb_utils`` package, so each records the package's ``.py`` files as
   dependencies (:func:`note_package_dependencies`): a change to the package re-executes every chapter.
 
@@ -17,7 +17,8 @@ from __future__ import annotations
 from pathlib import Path
 
 SUMMARY = "notebooks/07_summary"
-FOLLOWERS = (SUMMARY, "book/course_plan")  # pages that read what the executed chapters leave behind
+ACROSS = "notebooks/05_architectures"  # reads chapters 1-4's scorecards, and runs them on ResNet-56 when they changed
+FOLLOWERS = (ACROSS, SUMMARY, "book/course_plan")  # pages that read what the executed chapters leave behind
 EXECUTED_PREFIXES = ("notebooks/", "book/own_model")
 PACKAGE = Path(__file__).resolve().parents[2]  # ood_nb_utils/, this file being lectures/sphinx/rebuild.py
 
