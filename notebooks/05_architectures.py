@@ -63,7 +63,7 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from ood_nb_utils import data
-from ood_nb_utils.evaluation import evaluate, near_far
+from ood_nb_utils.evaluation import evaluate, real_sets
 from ood_nb_utils.lectures import arch_runs, plots
 from ood_nb_utils.lectures.claims import architectures as across
 from ood_nb_utils.lectures.paper_values import HIMPLOS_TABLE1_RESNET18_TEXTURES
@@ -136,7 +136,7 @@ PEN = across.penultimate_methods()
 MAIN = ["energy", "react", "nap_e", "himplos", "prototype_fusion"]
 SUBSET = ["adascale_a", "scale"]
 OOD = {ds: chapter.available_ood(ds) for ds in contexts["densenet100"]}
-REAL = {ds: [d for g in near_far(ds, OOD[ds]).values() for d in g] for ds in OOD}
+REAL = {ds: real_sets(ds, OOD[ds]) for ds in OOD}
 n = PROFILE.gradient_per_set
 subset_profile = dataclasses.replace(PROFILE, name=f"{PROFILE.name}-subset", id_test=n, near_cifar=n, ood=n)
 runs = {a: {ds: evaluate(ctx, list(dict.fromkeys([*MAIN, *PEN])), OOD[ds]) for ds, ctx in contexts[a].items()}

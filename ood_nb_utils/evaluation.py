@@ -207,6 +207,12 @@ def near_far(id_dataset: str, sets: Sequence[str]) -> dict[str, list[str]]:
     return {g: groups.get(g, []) for g in ("near", "far")}
 
 
+def real_sets(id_dataset: str, sets: Sequence[str]) -> list[str]:
+    """The near and far sets among ``sets``, near first (substitutes left out): the papers' own benchmark sets."""
+    groups = near_far(id_dataset, sets)
+    return groups["near"] + groups["far"]
+
+
 def group_metrics(scores: Mapping[str, np.ndarray], id_key: str, groups: Mapping[str, Sequence[str]],
                   percent: bool = True) -> dict[str, dict[str, float]]:
     """Per group, every metric of :func:`~ood_nb_utils.metrics.all_metrics` averaged over its sets (the papers'

@@ -148,8 +148,7 @@ def load_model(name: str) -> ModelAdapter:
     """The adapter of a registered checkpoint: the network's own ``forward_taps`` and its own normalisation."""
     net = load_network(name)
     ck = CHECKPOINTS[name]
-    head = net.fc if ck.arch == "densenet100" else net.head
-    adapter = ModelAdapter(net, head=head, runner=net.forward_taps, spatial_taps=ck.architecture.spatial_taps,
+    adapter = ModelAdapter(net, head=net.head, runner=net.forward_taps, spatial_taps=ck.architecture.spatial_taps,
                            mean=ck.mean, std=ck.std, name=name, source={"kind": "forward_taps",
                                                                          "class": type(net).__name__})
     adapter.checkpoint = ck

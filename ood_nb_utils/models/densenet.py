@@ -114,6 +114,11 @@ class DenseNet3(nn.Module):
         self.fc = nn.Linear(in_planes, num_classes)
         self.feature_dim = in_planes
 
+    @property
+    def head(self) -> nn.Linear:
+        """The classifier (``fc``), under the name every registered network gives it."""
+        return self.fc
+
     def forward_taps(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """Run the network once and return every named tap (see the module docstring)."""
         taps: dict[str, torch.Tensor] = {}

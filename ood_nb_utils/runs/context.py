@@ -41,9 +41,7 @@ from ..data import (
 from ..detectors.heldout import HELDOUT_N, HeldOut, PseudoOOD
 from ..extraction.features import Features, extract
 from ..models import CHECKPOINTS, Architecture, Head, ModelAdapter, load_model
-from ..scorers import percentile_threshold
-
-REACT_PERCENTILE = 90.0  # ReAct's recipe (Sun et al., NeurIPS 2021, Sec. 4)
+from ..scorers import fit_react
 
 HELDOUT_SOURCES = ("test", "train")
 
@@ -286,7 +284,7 @@ class RunContext:
             return arch.clip_threshold
         key = ("clip_threshold",)
         if key not in self._memo:
-            self._memo[key] = percentile_threshold(self.train.penultimate, REACT_PERCENTILE)
+            self._memo[key] = fit_react(self.train.penultimate)
         return self._memo[key]
 
     def _features_of(self, images: ImageSet) -> Features:

@@ -18,7 +18,7 @@ import pandas as pd
 
 from ... import data, metrics
 from ...detectors import available, create
-from ...evaluation import Evaluation, near_far, paired_mean_gain
+from ...evaluation import Evaluation, near_far, paired_mean_gain, real_sets
 from ..scorecard import VERDICTS, Scorecard
 
 PAPERS = {"01_nap": "NAP", "02_adascale": "AdaSCALE", "03_himplos": "HIMPLoS",
@@ -79,7 +79,7 @@ def verdict_counts(cards: Mapping[str, Mapping[str, Mapping]], titles: Mapping[s
     rows = []
     for arch, by_chapter in cards.items():
         for chapter, card in by_chapter.items():
-            counts = {v: sum(c["verdict"] == v for c in card["claims"]) for v in VERDICTS}
+            counts = {v: card["counts"][v] for v in VERDICTS}  # as the chapter's scorecard counted them
             rows.append({"paper": PAPERS.get(chapter, card["paper"]), "architecture": (titles or {}).get(arch, arch),
                          **counts, "tested": len(card["claims"]) - counts["not testable here"],
                          "untested": counts["not testable here"], "total": len(card["claims"])})
@@ -114,15 +114,10 @@ def auroc_grid(runs: Mapping[str, Mapping[str, Evaluation]], methods: Sequence[s
     return pd.DataFrame(rows)
 
 
-def _real(run: Evaluation) -> list[str]:
-    groups = near_far(run.id_dataset, list(run.table.ood.unique()))
-    return groups["near"] + groups["far"]
-
-
 def best_penultimate(run: Evaluation, candidates: Sequence[str]) -> str:
     """The penultimate-layer method with the highest mean AUROC over the run's near and far sets (chosen on the test
     images themselves, which favours the baseline: a conservative comparison for the method that must beat it)."""
-    t = run.table[run.table.ood.isin(_real(run))]
+    t = run.table[run.table.ood.isin(real_sets(run.id_dataset, list(run.table.ood.unique())))]
     return str(t[t.method.isin(candidates)].groupby("method").auroc.mean().idxmax())
 
 

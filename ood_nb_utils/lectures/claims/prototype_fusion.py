@@ -23,6 +23,7 @@ from ...evaluation import (
     group_metrics,
     near_far,
     paired_gain,
+    real_sets,
     score_sets,
     summary_table,
 )
@@ -64,11 +65,6 @@ def candidate_taps(context: RunContext) -> tuple[str, ...]:
 def layer_space(context: RunContext) -> dict[str, Grid]:
     """The layer sweep's search space on ``context``'s network: every non-empty subset of its taps."""
     return {"layers": Grid(layer_subsets(candidate_taps(context)))}
-
-
-def _real(id_dataset: str, sets: Sequence[str]) -> list[str]:
-    groups = near_far(id_dataset, sets)
-    return groups["near"] + groups["far"]
 
 
 def similarity_matrices(context: RunContext, sets: Sequence[str]) -> dict[str, np.ndarray]:
@@ -121,7 +117,7 @@ def weighting_schemes(contexts: Mapping[str, RunContext], ood: Mapping[str, Sequ
     return pd.DataFrame([{"ID": ds, "scheme": scheme, "group": g, "AUROC": m["auroc"], "FPR@95": m[FPR]}
                          for ds, ctx in contexts.items() for scheme, w in SCHEMES.items()
                          for g, m in group_metrics(score_sets(fit_in(ctx, PrototypeFusion(weights=w)), ctx,
-                                                              [ds, *_real(ds, ood[ds])]), ds,
+                                                              [ds, *real_sets(ds, ood[ds])]), ds,
                                                    near_far(ds, ood[ds])).items()])
 
 
@@ -131,7 +127,7 @@ def calibration_curve(contexts: Mapping[str, RunContext], ood: Mapping[str, Sequ
     image per class; one seed for the full set), mean AUROC and FPR@95 (%) over the near and far sets."""
     rows = []
     for ds, ctx in contexts.items():
-        real = _real(ds, ood[ds])
+        real = real_sets(ds, ood[ds])
         for frac in fractions:
             for seed in (seeds if frac < 1 else [0]):
                 cal = ctx.train.subset(data.per_class_fraction(ctx.train.labels, frac, seed))
@@ -151,7 +147,7 @@ def layer_sweep(searches: Mapping[str, TuneResult], contexts: Mapping[str, RunCo
         ctx = contexts[ds]
         for setting, v in r.trace:
             g = group_metrics(score_sets(PrototypeFusion(**setting).fit(ctx.train, ctx.head), ctx,
-                                         [ds, *_real(ds, ood[ds])]), ds, near_far(ds, ood[ds]))
+                                         [ds, *real_sets(ds, ood[ds])]), ds, near_far(ds, ood[ds]))
             rows.append({"ID": ds, "layers": "+".join(setting["layers"]), "n layers": len(setting["layers"]),
                          "held-out AUROC": 100 * v, **{f"{grp} {k}": m[c] for grp, m in g.items()
                                                         for k, c in [("AUROC", "auroc"), ("FPR@95", FPR)]}})
@@ -172,18 +168,16 @@ def gains(tables: Mapping[str, pd.DataFrame]):
 
 def scorecard(profile: str, runs: Mapping[str, Evaluation], penult: Mapping[str, Evaluation],
               tables: Mapping[str, pd.DataFrame], *, maxima: Mapping, separation: pd.DataFrame,
-              contexts: Mapping[str, RunContext] | None = None, arch: str = DEFAULT_ARCH) -> Scorecard:
-    """The Prototype Fusion scorecard from chapter 4's results (``contexts``: for the network's taps; the DenseNet's
-    when None)."""
+              contexts: Mapping[str, RunContext], arch: str = DEFAULT_ARCH) -> Scorecard:
+    """The Prototype Fusion scorecard from chapter 4's results (``contexts``: for the network's taps)."""
     _, best_base = gains(tables)
     key_of = {title: key for key, title in PENULTIMATE_BASELINES.items()}
     card = Scorecard("04_prototype_fusion", "Prototype Fusion", profile, arch=arch)
     for ds, run in runs.items():
-        taps = SPATIAL_TAPS if contexts is None else candidate_taps(contexts[ds])
-        fused = PROTOTYPE_LAYERS if contexts is None else fused_layers(contexts[ds])
+        taps, fused = candidate_taps(contexts[ds]), fused_layers(contexts[ds])
         col = {t: i for i, t in enumerate(taps)}
         groups = near_far(ds, list(run.table.ood.unique()))
-        real = groups["near"] + groups["far"]
+        real = real_sets(ds, list(run.table.ood.unique()))
         for group, sets in [("far", "MNIST, Textures"), ("near", "other CIFAR, TIN")]:
             card.add_directional(f"the last three layers beat the penultimate layer alone in {group}-OOD AUROC, {ds}",
                                  "Fig. 3", paired_gain(run.scores["prototype_fusion"], penult[ds].scores[
