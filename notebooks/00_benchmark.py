@@ -206,7 +206,9 @@ display(Markdown(
 
 # %% [markdown]
 # Methods that learn statistics from ID data (Mahalanobis, KNN, ReAct, BFAct, DICE) fit them on
-# the CIFAR **train subset**, never on the test set. ODIN needs a gradient through the network
+# the CIFAR **train subset**, never on the test set. KNN's bank is that subset, a share of the 50,000 images the
+# network trained on, so its k is 50 (Sun et al., 2022, for all of CIFAR-10) times that share, as that paper scales k
+# with its sampling ratio (`evaluation.bank_fraction`). ODIN needs a gradient through the network
 # for every image, so it runs on a smaller seeded subset of each set (the `n_id`/`n_ood` columns
 # of the full results say how many); all other methods score the cached features of every image
 # the {term}`profile <Profile>` selects.

@@ -27,6 +27,7 @@ import pandas as pd
 from . import cache
 from .config import Profile
 from .data import DATASETS, ImageSet, is_available, ood_group, ood_sets
+from .data.catalog import FULL_TRAIN_SIZE
 from .data.folders import ImageFolderSet
 from .detectors import Detector, HeldOut, create
 from .extraction.features import Features, extract
@@ -115,6 +116,8 @@ def apply_network_defaults(detector: Detector, context: RunContext) -> Detector:
     default, in place, and return it:
 
     - ``setting`` left None: the paper's per-network row (AdaSCALE Tables 12-13; :attr:`RunContext.paper_setting`);
+    - ``bank_fraction`` left None (KNN): the share of the network's training set in the context's train subset, so
+      that k scales with it as the KNN paper scales it (:func:`bank_fraction`);
     - on a registered network other than the DICE DenseNet, a ``threshold`` at the DenseNet clip of 1.6 becomes this
       network's clip (:attr:`RunContext.clip_threshold`), and Prototype Fusion's ``layers`` at the DenseNet taps
       become this network's (:attr:`~ood_nb_utils.models.Architecture.prototype_layers`).
@@ -122,12 +125,23 @@ def apply_network_defaults(detector: Detector, context: RunContext) -> Detector:
     The detectors' own defaults are the papers' DenseNet values, so on the DenseNet nothing but ``setting`` moves; a
     value the caller chose is kept."""
     values: dict[str, Any] = {} if context.paper_setting is None else {"setting": context.paper_setting}
+    if any(k.rpartition(".")[2] == "bank_fraction" for k in detector.get_params()):
+        share = bank_fraction(context)
+        if share is not None:
+            values["bank_fraction"] = share
     arch = context.architecture
     if arch is None or arch.key == DENSENET100.key:
         return _apply_defaults(detector, values)
     values.update(threshold=context.clip_threshold, layers=arch.prototype_layers)
     return _apply_defaults(detector, values, {"threshold": DENSENET100.clip_threshold,
                                               "layers": DENSENET100.prototype_layers})
+
+
+def bank_fraction(context: RunContext) -> float | None:
+    """The share of the network's training set that the context's ID train subset holds (5,000 of CIFAR's 50,000:
+    0.1); None for train features whose full set this package does not know."""
+    full = FULL_TRAIN_SIZE.get(context.train.dataset)
+    return None if full is None else len(context.train) / full
 
 
 def fit_in(context: RunContext, detector: Detector, train: Features | None = None) -> Detector:

@@ -162,6 +162,11 @@ class Interval:
         return f"{self.estimate:.4f} [{self.low:.4f}, {self.high:.4f}]"
 
 
+def above_chance(iv: Interval) -> Interval:
+    """An AUROC interval as its distance above chance (0.5): positive where the scores rank ID above OOD."""
+    return Interval(iv.estimate - 0.5, iv.low - 0.5, iv.high - 0.5)
+
+
 # Metrics read from a ROC curve of (ID, OOD) alone: bootstraps of these resample by counts (_CountedRoc).
 _FROM_CURVE = {auroc: _area, fpr95_id_positive: _fpr_at_recall}
 

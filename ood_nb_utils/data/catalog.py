@@ -58,6 +58,9 @@ class DatasetSpec:
 
 _PREPARE = "run `python -m ood_nb_utils data prepare --only {key}` on a machine with internet"
 
+# how many images the networks' training sets hold (the train files here are subsets of them): a KNN bank's share
+FULL_TRAIN_SIZE = {"cifar10_train": 50_000, "cifar100_train": 50_000}
+
 DATASETS: dict[str, DatasetSpec] = {
     spec.key: spec
     for spec in [

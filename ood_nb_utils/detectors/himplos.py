@@ -14,7 +14,8 @@ from .base import Detector, Grid, Needs
 from .baselines import ODINThroughHead
 from .registry import register
 
-HIMPLOS_REFERENCE = "Sun et al., 2024, Eq. 10-11 (p = 60, lambda = 1.6 for CIFAR DenseNet)"
+HIMPLOS_REFERENCE = ("Sun et al., 2024, Eqs. 3-11; p = 60, lambda = 1.6 for the CIFAR DenseNet from the run_eval.sh "
+                     "its README gives")
 
 
 def class_prototypes(train, head):

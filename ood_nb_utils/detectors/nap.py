@@ -117,7 +117,7 @@ class NapX(Detector):
             self.fit_info_.sizes["heldout (w search)"] = len(pseudo.clean)
             self.fit_info_.sizes.update(heldout.sizes())
 
-    def _components(self, x) -> tuple[torch.Tensor, torch.Tensor]:
+    def components(self, x) -> tuple[torch.Tensor, torch.Tensor]:
         """The base's scores and S_NAP of ``x``: what Eq. 4 combines (memoised while w is searched)."""
         memo = getattr(self, "_search_memo", None)
         hit = memo.get((id(x), self.eps)) if memo is not None else None
@@ -133,7 +133,7 @@ class NapX(Detector):
         return parts
 
     def _score(self, x):
-        base, nap = self._components(x)
+        base, nap = self.components(x)
         return scorers.nap_combine(base, nap, w=self.current_w, transform=self.transform)
 
     def classify_logits(self, f):

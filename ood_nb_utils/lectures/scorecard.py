@@ -6,7 +6,11 @@ chapter cannot grade itself generously:
 
 - ``not testable here``: we have no number (e.g. the OOD set is not available);
 - for a numeric claim, ``reproduced`` when ``|ours - paper| <= tolerance``, ``partly`` when it is
-  within ``partial_tolerance`` (default three times the tolerance), else ``not reproduced``;
+  within ``partial_tolerance`` (default three times the tolerance), else ``not reproduced``. A numeric claim that
+  carries the 95% bootstrap interval of our value (``ours_interval``) is decided by the whole interval
+  (:func:`interval_verdict`): the rule's verdict at the interval's point nearest the paper's value and at its
+  farthest; where the two differ, the interval crosses a tolerance edge and the claim is ``inconclusive``, so
+  that resampling noise cannot decide it;
 - for a directional claim ("A beats B", "X lowers Y"), decided by the 95% paired-bootstrap interval of the
   difference, oriented so that the paper's direction is positive (:func:`directional_verdict`):
   ``reproduced`` when the whole interval is on the paper's side of zero, ``not reproduced`` when it is wholly
@@ -94,6 +98,21 @@ def verdict(paper: float | None, ours: float | None, *, tolerance: float, partia
     return "partly" if diff <= partial else "not reproduced"
 
 
+def interval_verdict(paper: float, interval: tuple[float, float], *, tolerance: float,
+                     partial_tolerance: float | None = None) -> str:
+    """The verdict of a numeric claim from the 95% interval of our value: :func:`verdict` at the interval's point
+    nearest ``paper`` and at its farthest point; the same verdict at both is the claim's, two different ones mean
+    the interval crosses a tolerance edge: ``inconclusive``."""
+    low, high = interval
+    if not low <= high:
+        raise ValueError(f"interval must be (low, high) with low <= high, got {interval}")
+    nearest = min(max(paper, low), high)
+    farthest = low if abs(low - paper) >= abs(high - paper) else high
+    best, worst = (verdict(paper, x, tolerance=tolerance, partial_tolerance=partial_tolerance)
+                   for x in (nearest, farthest))
+    return best if best == worst else "inconclusive"
+
+
 @dataclass
 class Claim:
     claim: str
@@ -107,6 +126,7 @@ class Claim:
     override: str | None = None
     unit: str = ""
     interval: tuple[float, float] | None = None  # directional claims: 95% interval of the oriented difference
+    ours_interval: tuple[float, float] | None = None  # numeric claims: 95% bootstrap interval of our value
     verdict: str = field(init=False)
     difference: float | None = field(init=False)
 
@@ -124,6 +144,16 @@ class Claim:
             self.verdict = directional_verdict(self.ours, self.interval)
             if is_tie(self.interval) and TIE_REASON not in self.reason:
                 self.reason = f"{self.reason}; {TIE_REASON}" if self.reason else TIE_REASON
+        elif self.ours_interval is not None and self.paper is not None and self.holds is None:
+            self.ours_interval = (float(self.ours_interval[0]), float(self.ours_interval[1]))
+            if self.tolerance < 0:
+                raise ValueError("tolerance must be >= 0")
+            self.verdict = interval_verdict(self.paper, self.ours_interval, tolerance=self.tolerance,
+                                            partial_tolerance=self.partial_tolerance)
+            text = (f"95% bootstrap interval of ours [{self.ours_interval[0]:.2f}, {self.ours_interval[1]:.2f}] "
+                    f"against the tolerance {self.tolerance:g}")
+            if text not in self.reason:
+                self.reason = f"{self.reason}; {text}" if self.reason else text
         else:
             self.verdict = verdict(self.paper, self.ours, tolerance=self.tolerance,
                                    partial_tolerance=self.partial_tolerance, holds=self.holds)
@@ -224,7 +254,9 @@ class Scorecard:
         return pd.DataFrame([{
             "claim": c.claim, "where": c.where, "paper": num(c.paper), "ours": num(c.ours),
             "difference": num(c.difference),
-            "95% interval": "—" if c.interval is None else f"[{c.interval[0]:+.2f}, {c.interval[1]:+.2f}]",
+            "95% interval": (f"[{c.interval[0]:+.2f}, {c.interval[1]:+.2f}]" if c.interval is not None else
+                             f"ours [{c.ours_interval[0]:.2f}, {c.ours_interval[1]:.2f}]"
+                             if c.ours_interval is not None else "—"),
             "verdict": c.verdict, "reason": c.reason,
         } for c in self.claims])
 
@@ -243,6 +275,15 @@ class Scorecard:
         tmp.write_text(json.dumps(self.to_json(), indent=1))
         os.replace(tmp, path)
         return path
+
+
+def percent_interval(metric, id_scores, ood_scores, *, n_boot: int = 500) -> tuple[float, tuple[float, float]]:
+    """``metric`` of (ID, OOD) scores and its 95% bootstrap interval, in %: a numeric claim's ``ours`` and
+    ``ours_interval``."""
+    from ..metrics import bootstrap_interval
+
+    iv = bootstrap_interval(metric, id_scores, ood_scores, n_boot=n_boot)
+    return 100 * iv.estimate, (100 * iv.low, 100 * iv.high)
 
 
 def scorecard_dir() -> Path:

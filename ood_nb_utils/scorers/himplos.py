@@ -25,6 +25,7 @@ from .activation_shaping import top_k_mask
 from .logits import energy, linear_head
 from .prototypes import cosine_matrix
 
+# the CIFAR DenseNet settings of the released run_eval.sh (the HIMPLoS README), not given in the paper's text
 HIMPLOS_PERCENTILE = 60.0
 HIMPLOS_THRESHOLD = 1.6
 

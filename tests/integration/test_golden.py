@@ -71,7 +71,9 @@ INPUTS = FOLDER / "inputs"
 PROFILE = config.Profile(**GOLDEN["profile"])
 SIZES = GOLDEN["sizes"]
 # the old registry's held-out sizes, as the new detectors' hyperparameters (dotted names reach a nested base)
-SIZE_PARAMS = {"n_heldout": SIZES["n_heldout"], "n_val": SIZES["n_val"], "base.n_val": SIZES["n_val"]}
+# bank_fraction = 1: the golden scores were captured with k = 50 on the bank as given, before the book scaled k
+SIZE_PARAMS = {"n_heldout": SIZES["n_heldout"], "n_val": SIZES["n_val"], "base.n_val": SIZES["n_val"],
+               "bank_fraction": 1.0, "base.bank_fraction": 1.0}
 NAP_ADASCALE = {"n_heldout": SIZES["n_search"], "base.n_val": SIZES["n_val"]}
 
 # The network outputs stored (golden/capture_inputs.py): features, AdaSCALE's perturbed activations, ODIN's

@@ -180,8 +180,8 @@ def test_scored_id_images_never_include_the_validation_split(tiny_profile):
 
 @requires("cifar10", model=C10)
 def test_chapters_with_and_without_a_split_score_the_same_id_subset_with_network_methods(tiny_profile):
-    """Chapters 0 and 3 score every ID test image (no split), chapter 5 sets the validation split aside; the
-    subset ODIN scores is the same in both, so chapter 5 reads the ODIN scores chapters 0 and 3 cached."""
+    """Chapter 0 scores every ID test image (no split: it tunes nothing), the others set the validation split
+    aside; the subset ODIN scores is the same in both, so the chapters share chapter 0's cached ODIN scores."""
     from ood_nb_utils.lectures import chapter
     from ood_nb_utils.runs.context import RunContext
 
@@ -338,3 +338,78 @@ def test_every_perturbation_of_the_same_images_reuses_one_cached_gradient():
             assert np.array_equal(got.arrays[key], torch.cat([r[i] for r in ref]).numpy()), (region, key)
     misses = [line.split()[1] for line in cache.STATS.log[before:] if line.startswith("miss")]
     assert sorted(misses) == ["gradient", "perturbed", "perturbed"]
+
+
+def _audited(context, monkeypatch) -> tuple[set, set]:
+    """Record the ID *test-file* rows that fitting, searching or calibrating reads (held-out images, their
+    corrupted copies, eCDF references: everything drawn through ``RunContext.heldout_images``) and the rows that
+    are scored (``RunContext.features`` / ``gradient_images`` of the ID set)."""
+    from ood_nb_utils.runs import context as context_module
+
+    tuned, scored = set(), set()
+    cls = context_module.RunContext
+    heldout, features, gradient = cls.heldout_images, cls.features, cls.gradient_images
+
+    def rows(images_or_features):
+        indices = getattr(images_or_features, "indices", None)
+        return indices if indices is not None else images_or_features.arrays["indices"]
+
+    def spy_heldout(self, *args, **kwargs):
+        out = heldout(self, *args, **kwargs)
+        if out.key == self.id_dataset:
+            tuned.update(int(i) for i in out.indices)
+        return out
+
+    def spy(fn):
+        def inner(self, dataset, *args, **kwargs):
+            out = fn(self, dataset, *args, **kwargs)
+            if dataset == self.id_dataset:
+                scored.update(int(i) for i in rows(out))
+            return out
+        return inner
+
+    monkeypatch.setattr(cls, "heldout_images", spy_heldout)
+    monkeypatch.setattr(cls, "features", spy(features))
+    monkeypatch.setattr(cls, "gradient_images", spy(gradient))
+    return tuned, scored
+
+
+@requires("cifar10", "cifar10_train", "cifar100", model=C10)
+@pytest.mark.parametrize("validation_split", [True, False])
+def test_no_scored_image_is_used_to_fit_tune_or_calibrate(tiny_profile, monkeypatch, validation_split):
+    """Every chapter builds its contexts with ``chapter.contexts``; on them, fitting every kind of detector (train
+    statistics, a w search on held-out images and their corrupted copies, a clip, prototypes) and scoring reads no
+    ID test image twice: the rows searched or calibrated on and the rows scored are disjoint. A context whose
+    held-out images are the scored ones is caught (the audit can fail)."""
+    from ood_nb_utils.detectors import create
+    from ood_nb_utils.evaluation import evaluate
+    from ood_nb_utils.lectures import chapter
+    from ood_nb_utils.runs.context import RunContext
+
+    ctx = chapter.contexts(TINY, progress=False, validation_split=validation_split)["cifar10"]
+    tuned, scored = _audited(ctx, monkeypatch)
+    methods = {"nap_e": create("nap_e", n_heldout=40), "nap_m": create("nap_m", n_heldout=40), "knn": create("knn"),
+               "react": create("react"), "himplos": create("himplos"), "prototype_fusion": create("prototype_fusion")}
+    run = evaluate(ctx, methods, ["cifar100"])
+    assert scored and run.detectors["nap_e"].search_ is not None
+    if validation_split:  # the searches drew held-out images from the ID test file: never from the scored rows
+        assert len(tuned) == 40
+    else:  # held-out images come from the train file instead
+        assert not tuned and ctx.held_out().images(40).key == "cifar10_train"
+    assert not tuned & scored
+    # the audit fails on a context whose held-out images are the scored ones
+    leaky = RunContext(ctx.adapter, TINY, "cifar10", progress=False,
+                       heldout=load("cifar10", indices=ctx.id_test.arrays["indices"][:40]))
+    tuned, scored = _audited(leaky, monkeypatch)
+    evaluate(leaky, {"nap_e": create("nap_e", n_heldout=40)}, ["cifar100"])
+    assert tuned & scored
+
+
+def test_no_claim_scores_the_whole_id_test_set():
+    """The whole ID test set (its validation split included) is read for the network's accuracy only: no claim
+    module or chapter scores it with a method."""
+    from ood_nb_utils.config import REPO_ROOT
+
+    sources = [*(REPO_ROOT / "ood_nb_utils" / "lectures").rglob("*.py"), *(REPO_ROOT / "notebooks").glob("*.py")]
+    uses = [(p.name, line.strip()) for p in sources for line in p.read_text().splitlines() if "whole_features(" in line]
+    assert all(".accuracy()" in line for _, line in uses), uses

@@ -169,3 +169,21 @@ def test_every_case_must_hold_for_a_conjunctive_claim():
     assert with_tie.verdict == "not reproduced" and "s2 +0.00 [+0.00, +0.00] (a tie)" in with_tie.reason
     with pytest.raises(ValueError, match="no cases"):
         card.add_every_directional("A > B", "Fig. 1", {})
+
+
+def test_a_numeric_claim_whose_interval_crosses_a_tolerance_edge_is_inconclusive():
+    """By hand: paper 10, tolerance 1 (partly within 3). The point estimate alone would decide these claims; the
+    interval of our value decides them as a whole."""
+    from ood_nb_utils.lectures.scorecard import interval_verdict
+
+    assert interval_verdict(10.0, (9.5, 10.8), tolerance=1.0) == "reproduced"  # wholly within 1
+    assert interval_verdict(10.0, (9.5, 11.2), tolerance=1.0) == "inconclusive"  # 11.2 is 1.2 away: crosses 1
+    assert interval_verdict(10.0, (11.5, 12.5), tolerance=1.0) == "partly"  # wholly between 1 and 3
+    assert interval_verdict(10.0, (12.5, 13.5), tolerance=1.0) == "inconclusive"  # crosses 3
+    assert interval_verdict(10.0, (14.0, 20.0), tolerance=1.0) == "not reproduced"
+    assert interval_verdict(10.0, (4.0, 16.0), tolerance=1.0) == "inconclusive"  # contains the paper, reaches 6 away
+    c = Claim("x", "Table 9", 10.0, 10.01, tolerance=1.0, ours_interval=(8.0, 12.0))
+    assert c.verdict == "inconclusive" and "[8.00, 12.00]" in c.reason
+    assert Claim("x", "Table 9", 10.0, 10.01, tolerance=1.0).verdict == "reproduced"  # the point rule, for contrast
+    with pytest.raises(ValueError, match="low <= high"):
+        interval_verdict(10.0, (12.0, 8.0), tolerance=1.0)

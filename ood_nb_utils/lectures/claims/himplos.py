@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ... import data, metrics
+from ... import data, metrics, scorers
 from ...config import Profile
 from ...detectors import create
 from ...detectors.himplos import HIMPLoS, LogitSmoothing
@@ -32,7 +32,7 @@ from ...evaluation import (
 from ...models import DEFAULT_ARCH
 from ...runs.context import RunContext
 from ..paper_values import HIMPLOS_TABLE1_TEXTURES, HIMPLOS_TABLE3, HIMPLOS_TABLE4, HIMPLOS_TABLE5
-from ..scorecard import Scorecard
+from ..scorecard import Scorecard, directional_verdict, every_case_verdict, percent_interval
 
 FPR = "fpr95_id_positive"
 TABLE1 = ["msp", "odin", "mahalanobis", "energy", "dice", "react", "dice_react", "himplos"]
@@ -47,6 +47,13 @@ UNTESTABLE = [  # (claim, where, why not here)
     ("HIMPLoS beats the baselines on ImageNet-1k with ResNet-50", "Table II", NO_IMAGENET),
     ("HIMPLoS helps a Vision Transformer", "Table VI", "no ViT checkpoint and no ImageNet data offline"),
     ("the lambda sensitivity on ImageNet with ResNet-50", "Fig. 7", NO_IMAGENET + " (our CIFAR sweep is graded above)"),
+    ("HIMPLoS beats the baselines with MobileNetV2 on ImageNet-1k", "Table II (MobileNetV2 rows)", NO_IMAGENET),
+    ("the ablations on ImageNet-1k", "Tables III-V, ImageNet columns", NO_IMAGENET),
+    ("HIMPLoS beats LINe (Table I, Table IV's +LINe rows, the t-test of Sec. V-C)", "Tables I and IV, Sec. V-C",
+     "LINe needs Shapley-value pruning of the network (Ahn et al., 2023), which this package does not implement"),
+    ("HIMPLoS beats the strongest baseline, LINe, with p < 0.005 over 10 trained models", "Sec. V-C",
+     "we have one trained model per dataset and no LINe; the fold test below on one model is a different test and "
+     "is graded separately, at most 'partly'"),
 ]
 TABLE4 = [("MSP", "msp", "react_msp", "himplos_msp"), ("Energy", "energy", "react", "himplos"),
           ("ODIN", "odin", "react_odin", "himplos_odin")]
@@ -169,7 +176,8 @@ def sensitivity(himplos: Mapping[str, HIMPLoS], contexts: Mapping[str, RunContex
             for value in grid:
                 groups = metrics_by_group(det.with_params(**{name: float(value)}), contexts[ds], ood[ds])
                 rows.append({"ID": ds, "param": param, "value": value,
-                             **{f"{g} AUROC": m["auroc"] for g, m in groups.items()}})
+                             **{f"{g} AUROC": m["auroc"] for g, m in groups.items()},
+                             **{f"{g} FPR": m[FPR] for g, m in groups.items()}})
     return pd.DataFrame(rows)
 
 
@@ -194,56 +202,108 @@ def fold_ttest(runs: Mapping[str, Evaluation], far: Mapping[str, Sequence[str]],
 
 
 def scorecard(profile: str, runs: Mapping[str, Evaluation], *, himplos: Mapping[str, HIMPLoS],
-              contexts: Mapping[str, RunContext], far: Mapping[str, Sequence[str]], rho_summary: pd.DataFrame,
+              contexts: Mapping[str, RunContext], groups: Mapping[str, Mapping[str, Sequence[str]]], rho: pd.DataFrame,
               table3: pd.DataFrame, table4: pd.DataFrame, table4_runs: Mapping[str, Evaluation],
-              table5: pd.DataFrame, sens: pd.DataFrame, ttest: pd.DataFrame,
-              accuracy: Mapping[str, tuple[float, float]], n_boot: int = 500,
+              table5: pd.DataFrame, sens: pd.DataFrame, ttest: pd.DataFrame, n_boot: int = 500,
               lambda_scale: Mapping[str, float] | None = None, arch: str = DEFAULT_ARCH) -> Scorecard:
-    """The HIMPLoS scorecard from chapter 3's results; ``accuracy[ds]`` is (network, HIMPLoS logits) in %. The
-    orderings of Tables III-V and Fig. 6 are decided by paired-bootstrap intervals on the pooled far-OOD images
-    of the same detectors re-scored (``himplos``, ``contexts``, ``far``) or of Table IV's runs. ``lambda_scale[ds]``:
-    this network's clip over the DenseNet's 1.6, which scales the lambda range of the stability claim (1 by default)."""
+    """The HIMPLoS scorecard from chapter 3's results. The orderings of Tables III and V and Fig. 6 are decided by
+    paired-bootstrap intervals on each group's pooled images (``groups[ds]``: far-OOD and the labelled substitutes)
+    of the same detectors re-scored (``himplos``, ``contexts``); where the groups disagree the claim is "partly".
+    Table IV's ODIN rows need a gradient pass per image and run on the far-OOD sets only. ``lambda_scale[ds]``: this
+    network's clip over the DenseNet's 1.6, which scales the lambda range of the stability claim (1 by default)."""
     card = Scorecard("03_himplos", "HIMPLoS", profile, arch=arch)
+    every = {ds: [d for sets in g.values() for d in sets] for ds, g in groups.items()}
 
     def variant_scores(ds: str, **params) -> dict[str, np.ndarray]:
-        return score_sets(himplos[ds].with_params(**params), contexts[ds], [ds, *far[ds]])
+        return score_sets(himplos[ds].with_params(**params), contexts[ds], [ds, *every[ds]])
 
-    def gain(ds: str, better: Mapping, worse: Mapping, metric=metrics.fpr95_id_positive):
+    def gain(ds: str, better: Mapping, worse: Mapping, metric=metrics.fpr95_id_positive, sets=None):
         """Oriented so that ``better`` winning is positive: FPR(worse) - FPR(better) or AUROC(better) - AUROC(worse)."""
+        sets = groups[ds]["far"] if sets is None else sets
         if metric is metrics.fpr95_id_positive:
-            return paired_gain(worse, better, ds, far[ds], metric=metric, n_boot=n_boot)
-        return paired_gain(better, worse, ds, far[ds], metric=metric, n_boot=n_boot)
+            return paired_gain(worse, better, ds, sets, metric=metric, n_boot=n_boot)
+        return paired_gain(better, worse, ds, sets, metric=metric, n_boot=n_boot)
+
+    def grouped(claim: str, where: str, ds: str, cases, reason: str, metric=metrics.fpr95_id_positive) -> None:
+        """A claim graded on each group of sets: ``cases`` maps a case label to (better, worse) scores; the
+        verdict is the groups' common verdict, "partly" where they differ."""
+        per = {g: {k: gain(ds, b, w, metric, sets) for k, (b, w) in cases.items()} for g, sets in groups[ds].items()}
+        verdicts = {g: every_case_verdict(directional_verdict(iv.estimate, (iv.low, iv.high)) for iv in c.values())
+                    for g, c in per.items()}
+        overall = next(iter(verdicts.values())) if len(set(verdicts.values())) == 1 else "partly"
+        weakest = min(per["far"].values(), key=lambda iv: iv.low)
+        text = "; ".join(f"{g} ({', '.join(data.DATASETS[d].title for d in groups[ds][g])}): {verdicts[g]}, "
+                         + ", ".join(f"{k} {100 * iv.estimate:+.2f} [{100 * iv.low:+.2f}, {100 * iv.high:+.2f}]"
+                                     for k, iv in c.items()) for g, c in per.items())
+        card.add(claim, where, None, 100 * weakest.estimate, interval=(100 * weakest.low, 100 * weakest.high),
+                 override=overall, reason=f"{reason}; groups agree or the claim is partly: {text}")
 
     for ds, run in runs.items():
         t = run.table.set_index(["method", "ood"])
+        if "textures" not in set(run.table.ood):
+            continue
         for m in TABLE1:
-            if "textures" in set(run.table.ood):
-                ours = t.loc[(m, "textures")]
-                card.add(f"{run.detectors[m].title} FPR@95 on Textures, {ds} (%)", "Table I",
-                         HIMPLOS_TABLE1_TEXTURES[ds][m][0], 100 * ours[FPR], tolerance=3.0, partial_tolerance=10.0,
-                         reason="10 of 47 DTD classes" + ("; ODIN on 300 images" if m == "odin" else "")
-                         + ("; penultimate-layer MDS" if m == "mahalanobis" else ""))
+            sc = run.scores[m]
+            note = ("the paper trained its own DenseNet-BC-100, ours is DICE's checkpoint; 10 of 47 DTD classes"
+                    + ("; ODIN on 300 images, eps = 0.0014 (the ODIN paper's CIFAR value; the HIMPLoS code's 0.004 "
+                       "is not used)" if m == "odin" else "")
+                    + ("; penultimate-layer MDS" if m == "mahalanobis" else ""))
+            for label, fn, col in [("FPR@95", metrics.fpr95_id_positive, 0), ("AUROC", metrics.auroc, 1)]:
+                ours, iv = percent_interval(fn, sc[ds], sc["textures"], n_boot=n_boot)
+                card.add(f"{run.detectors[m].title} {label} on Textures, {ds} (%)", "Table I",
+                         HIMPLOS_TABLE1_TEXTURES[ds][m][col], ours, tolerance=3.0, partial_tolerance=10.0,
+                         ours_interval=iv, reason=note)
         tex = t.xs("textures", level="ood")
         best = tex[FPR].drop(["himplos", "odin"]).idxmin()  # ODIN scores a 300-image subset: not paired
         card.add_directional(f"HIMPLoS has the lowest Textures FPR@95 of the Table I methods: it beats the best other "
                              f"({run.detectors[best].title}), {ds}", "Table I",
                              paired_gain(run.scores[best], run.scores["himplos"], ds, "textures",
-                                         metric=metrics.fpr95_id_positive, n_boot=500),
+                                         metric=metrics.fpr95_id_positive, n_boot=n_boot),
                              reason="difference FPR(best other) - FPR(HIMPLoS), ID-positive; the best other chosen "
                                     f"on the same images; ODIN (300-image subset, not paired) has "
                                     f"{100 * tex.loc['odin', FPR]:.2f} vs HIMPLoS {100 * tex.loc['himplos', FPR]:.2f}")
-    rho_id = rho_summary.xs("ID (true class)", level="images")["median rho"]
-    rho_tex = rho_summary.xs(data.DATASETS["textures"].display_name, level="images")["median rho"]
     for ds in runs:
-        r_id, r_tex = rho_id[ds], rho_tex[ds]
-        card.add(f"head weights and mean activations correlate for ID images, and less for OOD ones, {ds}", "Fig. 2",
-                 None, None, holds=bool(r_id > 0.05 and r_id > r_tex),
-                 reason=f"median per-class Spearman rho: ID {r_id:.3f}, Textures predicted as the class {r_tex:.3f}; "
-                        "'correlate' = rho > 0.05")
+        r = rho[rho.ID == ds]
+        r_id, r_tex = (r[r.images == k].rho.to_numpy() for k in ("ID (true class)",
+                                                                  data.DATASETS["textures"].display_name))
+        iv = metrics.bootstrap_interval(lambda a, b: np.median(a) - np.median(b), r_id, r_tex, n_boot=n_boot)
+        card.add_directional(f"head weights and mean activations correlate more for ID images than for OOD ones, "
+                             f"{ds}", "Fig. 2", iv, scale=1.0,
+                             reason=f"median per-class Spearman rho, ID {np.median(r_id):.3f} minus Textures images "
+                                    f"predicted as the class {np.median(r_tex):.3f}, bootstrap over classes")
+        st, det = contexts[ds], himplos[ds]
+        protos = det.prototypes_
+
+        def cosines(f, protos=protos):
+            sims = scorers.cosine_matrix(f.penultimate, protos)
+            return sims.gather(1, f.logits.argmax(1).unsqueeze(1)).squeeze(1).numpy(), sims.max(1).values.numpy()
+
+        id_pred, id_near = cosines(st.id_test)
+        ood = {d: cosines(st.features(d)) for d in every[ds]}
+        for i, (what, where) in enumerate([("the prototype of its predicted class", "Fig. 5 (ImageNet in the paper)"),
+                                           ("its nearest class prototype", "Fig. 3")]):
+            card.add_every_directional(
+                f"ID features are closer (cosine) to {what} than OOD features, on every set, {ds}", where,
+                {data.DATASETS[d].title: metrics.above_chance(metrics.bootstrap_interval(
+                    metrics.auroc, (id_pred, id_near)[i], v[i], n_boot=n_boot)) for d, v in ood.items()},
+                reason="AUROC of the cosine minus 50% per set (far and substitutes); not reproduced if any set's "
+                       "interval lies below 50%")
+        kept = {d: _norm_kept(det, st.features(d)) for d in [ds, *every[ds]]}
+        card.add_every_directional(
+            f"masking removes more of the feature norm of OOD images than of ID images, on every set, {ds}",
+            "Sec. IV-A (the mechanism)",
+            {data.DATASETS[d].title: metrics.bootstrap_interval(lambda i, o: i.mean() - o.mean(), kept[ds], kept[d],
+                                                                n_boot=n_boot) for d in every[ds]}, scale=1.0,
+            reason="share of the L2 norm of the (clipped) penultimate feature that the predicted class's mask keeps, "
+                   "mean ID minus mean OOD, in points; not reproduced if any set's interval lies below 0")
+        card.add_directional(f"HIMPLoS beats ReAct by a wide margin in FPR@95, {ds}", "Sec. V-B",
+                             gain(ds, runs[ds].scores["himplos"], runs[ds].scores["react"], sets=every[ds]),
+                             reason="FPR@95 (ID-positive) of the far and substitute images pooled; the paper's "
+                                    "margin on CIFAR-100 over its six sets: 35.31 FPR / 8.1 AUROC points")
     abl = table3.set_index(["ID", "ReAct", "FM", "LS"])
     a3 = {k: abl.loc[("cifar100", *("✓" * x for x in k)), "far FPR"] for k in COMBOS}
     combo = {k: variant_scores("cifar100", clip=bool(k[0]), mask=bool(k[1]), smooth=bool(k[2])) for k in COMBOS}
-    pooled = "FPR@95 (ID-positive) of the far-OOD images pooled; far averages"
+    pooled = "FPR@95 (ID-positive) of each group's images pooled; far averages"
 
     def name(k) -> str:
         return "+".join(c for c, on in zip(["ReAct", "FM", "LS"], k, strict=True) if on) or "none"
@@ -252,11 +312,10 @@ def scorecard(profile: str, runs: Mapping[str, Evaluation], *, himplos: Mapping[
                                        ((1, 0, 1), (1, 0, 0), "ReAct+LS lowers ReAct's FPR@95", "48.42 vs 65.37"),
                                        ((1, 1, 1), (0, 1, 1), "removing ReAct from HIMPLoS raises FPR@95",
                                         "30.06 vs 40.34")]:
-        card.add_directional(f"{text} (CIFAR-100)", "Table III", gain("cifar100", combo[better], combo[worse]),
-                             reason=f"{pooled} {a3[better]:.2f} vs {a3[worse]:.2f} (paper {paper} over 6 sets)")
-    card.add_every_directional("all three components give the lowest FPR@95 of the ablation rows (CIFAR-100)",
-                               "Table III", {f"vs {name(k)}": gain("cifar100", combo[(1, 1, 1)], combo[k])
-                                             for k in COMBOS if k != (1, 1, 1)}, reason=pooled)
+        grouped(f"{text} (CIFAR-100)", "Table III", "cifar100", {"": (combo[better], combo[worse])},
+                reason=f"{pooled} {a3[better]:.2f} vs {a3[worse]:.2f} (paper {paper} over 6 sets)")
+    grouped("all three components give the lowest FPR@95 of the ablation rows (CIFAR-100)", "Table III", "cifar100",
+            {f"vs {name(k)}": (combo[(1, 1, 1)], combo[k]) for k in COMBOS if k != (1, 1, 1)}, reason=pooled)
     t4 = table4.set_index(["ID", "method", "variant"])
     for ds, run in table4_runs.items():
         for base, plain, react_, him_ in TABLE4:
@@ -264,41 +323,47 @@ def scorecard(profile: str, runs: Mapping[str, Evaluation], *, himplos: Mapping[
             card.add_every_directional(f"+HIMPLoS lowers {base}'s FPR@95 more than +ReAct does, {ds}", "Table IV",
                                        {"vs +ReAct": gain(ds, run.scores[him_], run.scores[react_]),
                                         "vs plain": gain(ds, run.scores[him_], run.scores[plain])},
-                                       reason=f"far-OOD images pooled, {len(run.scores[plain][ds])} ID images; far "
-                                              f"averages plain/+ReAct/+HIMPLoS {fprs}")
+                                       reason=f"far-OOD images pooled (the ODIN rows need a gradient pass per image, "
+                                              f"so the substitutes are not run), {len(run.scores[plain][ds])} ID "
+                                              f"images; far averages plain/+ReAct/+HIMPLoS {fprs}")
     t5 = table5.set_index(["ID", "variant"])
     smooth = t5.loc[("cifar100", "logit smoothing (HIMPLoS)"), "far FPR"]
-    card.add_every_directional(
-        "logit smoothing beats logit enhancing for every alpha (CIFAR-100, FPR@95)", "Table V",
-        {f"vs alpha {a}": gain("cifar100", combo[(1, 1, 1)],  # HIMPLoS itself: ReAct, masking, smoothing
-                               variant_scores("cifar100", smooth=False, enhance_alpha=a))
-         for a in [1, 5, 10, 20, 50, 100]}, reason=f"{pooled}: smoothing {smooth:.2f}")
+    grouped("logit smoothing beats logit enhancing for every alpha (CIFAR-100, FPR@95)", "Table V", "cifar100",
+            {f"vs alpha {a}": (combo[(1, 1, 1)], variant_scores("cifar100", smooth=False, enhance_alpha=a))
+             for a in [1, 5, 10, 20, 50, 100]}, reason=f"{pooled}: smoothing {smooth:.2f}")
     sp = sens[sens.param == "p"].set_index(["ID", "value"])
     sl = sens[sens.param == "lambda"].set_index(["ID", "value"])
     for ds in runs:
-        s = sp.loc[ds, "far AUROC"]
-        card.add_directional(f"masking helps: far AUROC at p = 10% above p = 0, {ds}", "Fig. 6",
-                             gain(ds, variant_scores(ds, percentile=10.0), variant_scores(ds, percentile=0.0),
-                                  metric=metrics.auroc),
-                             reason=f"AUROC of the far-OOD images pooled; far averages {s.loc[0]:.2f} -> "
-                                    f"{s.loc[10]:.2f}")
-        card.add(f"stable for p in [10, 80]: far AUROC range within 1.5 pts, {ds}", "Fig. 6", None, None,
-                 holds=bool(s.loc[10:80].max() - s.loc[10:80].min() <= 1.5),
-                 reason=f"range {s.loc[10:80].max() - s.loc[10:80].min():.2f} pts; not reproduced above 1.5")
+        s = sp.loc[ds, "far FPR"]
+        grouped(f"masking helps: AUROC at p = 10% above p = 0, {ds}", "Fig. 6", ds,
+                {"": (variant_scores(ds, percentile=10.0), variant_scores(ds, percentile=0.0))},
+                reason="AUROC of each group's images pooled", metric=metrics.auroc)
+        card.add(f"stable for p in [10, 80]: far FPR@95 range within 3 pts, {ds}", "Fig. 6", None, None,
+                 holds=bool(s.loc[10:80].max() - s.loc[10:80].min() <= 3.0),
+                 reason=f"range {s.loc[10:80].max() - s.loc[10:80].min():.2f} pts of the far-OOD mean FPR@95 "
+                        "(ID-positive; AUROC sits near its ceiling); not reproduced above 3")
         scale = 1.0 if lambda_scale is None else lambda_scale[ds]
-        lam = sl.loc[ds, "far AUROC"].loc[0.5 * scale - 1e-9:1.5 * scale + 1e-9]
-        card.add(f"stable for lambda in [0.5, 1.5] x clip / 1.6: far AUROC range within 1.5 pts, {ds}",
-                 "Fig. 7 (ImageNet in the paper)", None, None, holds=bool(lam.max() - lam.min() <= 1.5),
+        lam = sl.loc[ds, "far FPR"].loc[0.5 * scale - 1e-9:1.5 * scale + 1e-9]
+        card.add(f"stable for lambda in [0.5, 1.5] x clip / 1.6: far FPR@95 range within 3 pts, {ds}",
+                 "Fig. 7 (ImageNet in the paper)", None, None, holds=bool(lam.max() - lam.min() <= 3.0),
                  reason=f"lambda from {0.5 * scale:.2f} to {1.5 * scale:.2f}: range {lam.max() - lam.min():.2f} pts "
-                        "(not reproduced above 1.5); the paper shows ImageNet only")
-        net, him = accuracy[ds]
-        card.add(f"masking does not compromise ID accuracy (within 0.5 pts), {ds}", "Sec. IV-D", None, None,
-                 holds=bool(abs(him - net) <= 0.5), reason=f"{net:.2f} -> {him:.2f}; not reproduced beyond 0.5")
+                        "(not reproduced above 3); the paper shows ImageNet only")
         r = ttest[ttest.ID == ds].iloc[0]
-        card.add(f"HIMPLoS beats the strongest baseline ({r.baseline}) in AUROC with p < 0.005, {ds}", "Sec. V-B/C",
-                 None, None, holds=bool(r["mean difference"] > 0 and r["p-value"] < 0.005),
-                 reason=f"10 folds of one model (the paper: 10 models vs LINe); diff {r['mean difference']:+.2f}, "
-                        f"p = {r['p-value']:.1e}")
+        won = bool(r["mean difference"] > 0 and r["p-value"] < 0.005)
+        card.add(f"on 10 folds of one model, HIMPLoS beats the strongest baseline here ({r.baseline}) in AUROC with "
+                 f"p < 0.005, {ds}", "Sec. V-C (a different test)", None, None,
+                 override="partly" if won else "not reproduced",
+                 reason=f"at most partly: the paper's test is 10 trained models against LINe, ours 10 folds of one "
+                        f"model against {r.baseline}; diff {r['mean difference']:+.2f}, p = {r['p-value']:.1e}")
     card.add_unavailable(PAPER_SETS, "Table I rows on {title}", "Table I")
     card.add_untestable(UNTESTABLE)
     return card
+
+
+
+def _norm_kept(det: HIMPLoS, features) -> np.ndarray:
+    """Per image, the share (%) of the clipped penultimate feature's L2 norm inside its predicted class's mask."""
+    h = features.penultimate.clamp(max=det.threshold)
+    masks = scorers.class_masks(det.head_.weight, percentile=det.percentile)
+    keep = masks[features.logits.argmax(1)]
+    return 100 * ((h * keep).norm(dim=1) / h.norm(dim=1).clamp(min=1e-12)).numpy()
