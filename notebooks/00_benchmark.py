@@ -315,7 +315,9 @@ print(f"activation cache this run: {cache.STATS.hits} hits, {cache.STATS.misses}
 # of NAP's Table 9, and the two baselines of that table whose hyperparameters we had to choose
 # (ReAct, ASH-S; looser tolerance, since NAP does not state them). The verdict rule is fixed in
 # `ood_nb_utils.lectures.scorecard` (within the tolerance: reproduced; within three times it: partly;
-# beyond: not reproduced; a direction whose interval contains zero: inconclusive).
+# beyond: not reproduced; a direction whose interval contains zero: inconclusive). These checks compare numbers
+# computed on the very images the reference used, so resampling those images is not their uncertainty and they
+# carry no bootstrap interval; the chapters' numeric claims, on other or fewer images, do.
 
 # %%
 card = Scorecard("00_benchmark", "Harness sanity checks (DICE and ResNet-56 checkpoints; NAP Table 9)", PROFILE.name)

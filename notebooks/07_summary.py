@@ -16,7 +16,9 @@
 # This page is generated when the book builds, from the scorecard files that chapters 0-5 write
 # (`_build/scorecards/*.json`, one per chapter). It re-computes nothing: it gathers. A claim's
 # verdict follows the fixed rules of `ood_nb_utils.lectures.scorecard`. A number: within the tolerance,
-# reproduced; within three times it, partly; beyond, not reproduced. A direction ("A beats B"): the
+# reproduced; within three times it, partly; beyond, not reproduced; where the number carries the 95% bootstrap
+# interval of our value, that whole interval is judged, and one that crosses a tolerance edge is **inconclusive**.
+# A direction ("A beats B"): the
 # 95% paired-bootstrap interval of the difference wholly on the paper's side of zero, reproduced;
 # wholly on the other side, or the tie [0, 0], not reproduced; containing zero, **inconclusive**,
 # whatever the sign of the point estimate (the data cannot tell that difference from zero, so its
