@@ -245,8 +245,8 @@ def scorecard(profile: str, runs: Mapping[str, Evaluation], *, himplos: Mapping[
         for m in TABLE1:
             sc = run.scores[m]
             note = ("the paper trained its own DenseNet-BC-100, ours is DICE's checkpoint; 10 of 47 DTD classes"
-                    + ("; ODIN on 300 images, eps = 0.0014 (the ODIN paper's CIFAR value; the HIMPLoS code's 0.004 "
-                       "is not used)" if m == "odin" else "")
+                    + ("; ODIN on 300 images, T = 1000 and eps = 0.0014, the ODIN paper's values for its CIFAR-10 "
+                       "DenseNet (Liang et al., 2018, Sec. 4); the HIMPLoS text states none" if m == "odin" else "")
                     + ("; penultimate-layer MDS" if m == "mahalanobis" else ""))
             for label, fn, col in [("FPR@95", metrics.fpr95_id_positive, 0), ("AUROC", metrics.auroc, 1)]:
                 ours, iv = percent_interval(fn, sc[ds], sc["textures"], n_boot=n_boot)
