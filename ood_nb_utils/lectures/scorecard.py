@@ -19,6 +19,8 @@ chapter cannot grade itself generously:
   it. One exception: a degenerate interval [0, 0] is a tie (both methods rank every resampled image alike,
   e.g. NAP-M at w = 1 is MSP), so the paper's direction is shown not to hold: ``not reproduced``, and the
   reason says it is a tie;
+- a directional claim graded on several groups of sets apart (far-OOD, substitutes; :func:`grouped_verdict`): the
+  groups' common verdict, ``partly`` where they differ;
 - for any other qualitative claim (``holds=True/False``), ``reproduced`` or ``not reproduced``; its reason
   must say what result would have made it fail.
 A chapter may override a verdict only by giving a reason, which is shown beside it.
@@ -29,6 +31,7 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -80,6 +83,36 @@ def every_case_verdict(verdicts) -> str:
     if any(v == "not testable here" for v in verdicts):
         return "not testable here"
     return "inconclusive"
+
+
+def grouped_verdict(verdicts: Mapping[str, str]) -> str:
+    """The verdict of a claim graded on each group of sets apart (``verdicts``: group -> its verdict): the groups'
+    common verdict, ``partly`` where they differ."""
+    values = set(verdicts.values())
+    if not values:
+        raise ValueError("no groups to decide the claim")
+    return values.pop() if len(values) == 1 else "partly"
+
+
+def _scaled_cases(claim: str, differences: Mapping, scale: float) -> dict[str, tuple[float, float, float]]:
+    """Case label -> (estimate, low, high) of its :class:`~ood_nb_utils.metrics.Interval`, times ``scale``."""
+    if not differences:
+        raise ValueError(f"{claim!r}: no cases to decide it")
+    return {k: tuple(scale * v for v in (d.estimate, d.low, d.high)) for k, d in differences.items()}
+
+
+def _cases_verdict(cases: Mapping[str, tuple[float, float, float]]) -> str:
+    return every_case_verdict(directional_verdict(est, (lo, hi)) for est, lo, hi in cases.values())
+
+
+def _weakest(cases: Mapping[str, tuple[float, float, float]]) -> tuple[float, float, float]:
+    """The case with the lowest lower bound."""
+    return cases[min(cases, key=lambda k: cases[k][1])]
+
+
+def _cases_text(cases: Mapping[str, tuple[float, float, float]]) -> str:
+    return "; ".join(f"{k} {e:+.2f} [{a:+.2f}, {b:+.2f}]" + (" (a tie)" if is_tie((a, b)) else "")
+                     for k, (e, a, b) in cases.items())
 
 
 def verdict(paper: float | None, ours: float | None, *, tolerance: float, partial_tolerance: float | None = None,
@@ -146,8 +179,6 @@ class Claim:
                 self.reason = f"{self.reason}; {TIE_REASON}" if self.reason else TIE_REASON
         elif self.ours_interval is not None and self.paper is not None and self.holds is None:
             self.ours_interval = (float(self.ours_interval[0]), float(self.ours_interval[1]))
-            if self.tolerance < 0:
-                raise ValueError("tolerance must be >= 0")
             self.verdict = interval_verdict(self.paper, self.ours_interval, tolerance=self.tolerance,
                                             partial_tolerance=self.partial_tolerance)
             text = (f"95% bootstrap interval of ours [{self.ours_interval[0]:.2f}, {self.ours_interval[1]:.2f}] "
@@ -198,16 +229,24 @@ class Scorecard:
         the :class:`~ood_nb_utils.metrics.Interval` of its difference, oriented as in :meth:`add_directional`.
         Each case gets :func:`directional_verdict`, and the claim :func:`every_case_verdict`. The stored
         interval is the weakest case's (lowest lower bound); the reason lists every case, and names the ties."""
-        if not differences:
-            raise ValueError(f"{claim!r}: no cases to decide it")
-        cases = {k: tuple(scale * v for v in (d.estimate, d.low, d.high)) for k, d in differences.items()}
-        overall = every_case_verdict(directional_verdict(est, (lo, hi)) for est, lo, hi in cases.values())
-        weakest = min(cases, key=lambda k: cases[k][1])
-        est, lo, hi = cases[weakest]
-        text = "every case must hold (paper's direction positive): " + "; ".join(
-            f"{k} {e:+.2f} [{a:+.2f}, {b:+.2f}]" + (" (a tie)" if is_tie((a, b)) else "")
-            for k, (e, a, b) in cases.items())
-        return self.add(claim, where, None, est, interval=(lo, hi), override=overall,
+        cases = _scaled_cases(claim, differences, scale)
+        est, lo, hi = _weakest(cases)
+        text = "every case must hold (paper's direction positive): " + _cases_text(cases)
+        return self.add(claim, where, None, est, interval=(lo, hi), override=_cases_verdict(cases),
+                        reason=f"{reason}; {text}" if reason else text)
+
+    def add_grouped_directional(self, claim: str, where: str, groups, *, reason: str = "",
+                                scale: float = 100.0) -> Claim:
+        """A claim graded on each group of sets apart: ``groups`` maps a group label to its cases (case label ->
+        :class:`~ood_nb_utils.metrics.Interval`, oriented as in :meth:`add_directional`). Each group gets
+        :func:`every_case_verdict` of its cases, the claim :func:`grouped_verdict`. The stored interval is the first
+        group's weakest case; the reason lists every group and case."""
+        scaled = {g: _scaled_cases(claim, cases, scale) for g, cases in groups.items()}
+        verdicts = {g: _cases_verdict(cases) for g, cases in scaled.items()}
+        est, lo, hi = _weakest(next(iter(scaled.values())))
+        text = "each group graded apart, partly where they disagree (paper's direction positive): " + "; ".join(
+            f"{g}: {verdicts[g]}, {_cases_text(cases)}" for g, cases in scaled.items())
+        return self.add(claim, where, None, est, interval=(lo, hi), override=grouped_verdict(verdicts),
                         reason=f"{reason}; {text}" if reason else text)
 
     def add_untestable(self, items) -> None:

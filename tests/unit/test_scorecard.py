@@ -187,3 +187,23 @@ def test_a_numeric_claim_whose_interval_crosses_a_tolerance_edge_is_inconclusive
     assert Claim("x", "Table 9", 10.0, 10.01, tolerance=1.0).verdict == "reproduced"  # the point rule, for contrast
     with pytest.raises(ValueError, match="low <= high"):
         interval_verdict(10.0, (12.0, 8.0), tolerance=1.0)
+
+
+def test_a_claim_graded_on_groups_of_sets_is_partly_where_the_groups_disagree():
+    """Each group gets the every-case verdict of its own intervals; the claim is their common verdict, or partly."""
+    from ood_nb_utils.lectures.scorecard import grouped_verdict
+    from ood_nb_utils.metrics import Interval
+
+    assert grouped_verdict({"far": "reproduced", "substitute": "reproduced"}) == "reproduced"
+    assert grouped_verdict({"far": "reproduced", "substitute": "inconclusive"}) == "partly"
+    assert grouped_verdict({"far": "not reproduced", "substitute": "not reproduced"}) == "not reproduced"
+    with pytest.raises(ValueError, match="no groups"):
+        grouped_verdict({})
+    card = Scorecard("x", "p", "default")
+    above, across = Interval(0.05, 0.02, 0.08), Interval(-0.01, -0.03, 0.01)
+    c = card.add_grouped_directional("A beats B", "Table III", {"far": {"vs B": above, "vs C": above},
+                                                              "substitute": {"vs B": above, "vs C": across}})
+    assert c.verdict == "partly" and c.interval == (2.0, 8.0)  # the first group's weakest case, in points
+    assert "far: reproduced" in c.reason and "substitute: inconclusive" in c.reason
+    c = card.add_grouped_directional("A beats B", "Table III", {"far": {"": above}, "substitute": {"": above}})
+    assert c.verdict == "reproduced"

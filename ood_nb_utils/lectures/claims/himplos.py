@@ -32,7 +32,7 @@ from ...evaluation import (
 from ...models import DEFAULT_ARCH
 from ...runs.context import RunContext
 from ..paper_values import HIMPLOS_TABLE1_TEXTURES, HIMPLOS_TABLE3, HIMPLOS_TABLE4, HIMPLOS_TABLE5
-from ..scorecard import Scorecard, directional_verdict, every_case_verdict, percent_interval
+from ..scorecard import Scorecard, percent_interval
 
 FPR = "fpr95_id_positive"
 TABLE1 = ["msp", "odin", "mahalanobis", "energy", "dice", "react", "dice_react", "himplos"]
@@ -225,18 +225,12 @@ def scorecard(profile: str, runs: Mapping[str, Evaluation], *, himplos: Mapping[
         return paired_gain(better, worse, ds, sets, metric=metric, n_boot=n_boot)
 
     def grouped(claim: str, where: str, ds: str, cases, reason: str, metric=metrics.fpr95_id_positive) -> None:
-        """A claim graded on each group of sets: ``cases`` maps a case label to (better, worse) scores; the
-        verdict is the groups' common verdict, "partly" where they differ."""
-        per = {g: {k: gain(ds, b, w, metric, sets) for k, (b, w) in cases.items()} for g, sets in groups[ds].items()}
-        verdicts = {g: every_case_verdict(directional_verdict(iv.estimate, (iv.low, iv.high)) for iv in c.values())
-                    for g, c in per.items()}
-        overall = next(iter(verdicts.values())) if len(set(verdicts.values())) == 1 else "partly"
-        weakest = min(per["far"].values(), key=lambda iv: iv.low)
-        text = "; ".join(f"{g} ({', '.join(data.DATASETS[d].title for d in groups[ds][g])}): {verdicts[g]}, "
-                         + ", ".join(f"{k} {100 * iv.estimate:+.2f} [{100 * iv.low:+.2f}, {100 * iv.high:+.2f}]"
-                                     for k, iv in c.items()) for g, c in per.items())
-        card.add(claim, where, None, 100 * weakest.estimate, interval=(100 * weakest.low, 100 * weakest.high),
-                 override=overall, reason=f"{reason}; groups agree or the claim is partly: {text}")
+        """A claim graded on each group of sets apart (:meth:`Scorecard.add_grouped_directional`): ``cases`` maps a
+        case label to (better, worse) scores."""
+        card.add_grouped_directional(claim, where, {
+            f"{g} ({', '.join(data.DATASETS[d].title for d in sets)})": {
+                k: gain(ds, b, w, metric, sets) for k, (b, w) in cases.items()} for g, sets in groups[ds].items()},
+            reason=reason)
 
     for ds, run in runs.items():
         t = run.table.set_index(["method", "ood"])
@@ -274,9 +268,9 @@ def scorecard(profile: str, runs: Mapping[str, Evaluation], *, himplos: Mapping[
         st, det = contexts[ds], himplos[ds]
         protos = det.prototypes_
 
-        def cosines(f, protos=protos):
-            sims = scorers.cosine_matrix(f.penultimate, protos)
-            return sims.gather(1, f.logits.argmax(1).unsqueeze(1)).squeeze(1).numpy(), sims.max(1).values.numpy()
+        def cosines(f, protos=protos):  # to the predicted class's prototype (Eq. 7), and to the nearest one
+            return (scorers.prototype_cosine(f.penultimate, protos, f.logits.argmax(1)).numpy(),
+                    scorers.cosine_matrix(f.penultimate, protos).max(1).values.numpy())
 
         id_pred, id_near = cosines(st.id_test)
         ood = {d: cosines(st.features(d)) for d in every[ds]}

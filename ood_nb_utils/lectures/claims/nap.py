@@ -121,6 +121,12 @@ def w_search_diagnosis(run: Evaluation, context: RunContext, method: str, ood: s
     return pd.DataFrame(rows)
 
 
+def single_layers(scores: Mapping[str, object]) -> list[str]:
+    """The single layers among :func:`table_4`'s keys ("c1", ..., "p"), shallow to deep; the other keys are
+    products of layers ("t2,p")."""
+    return [x for x in scores if "," not in x]
+
+
 def table_4(contexts: Mapping[str, RunContext], sets_here: Sequence[str], substitutes: Sequence[str]):
     """Table 4: NAP at each layer and at products of layers (``NAP(layer=(...))``), averaged over the paper's sets
     that are here and, separately, over the substitutes; the paper's values beside ours. Returns the table and
@@ -366,7 +372,7 @@ def table4_directional(card: Scorecard, ds: str, single: Mapping[str, Mapping[st
                        sets_here: Sequence[str], *, n_boot: int) -> None:
     """Table 4's ordering on ``ds``: NAP at the map before global pooling (p) beats it at every other single layer
     (``single``: layer name -> set -> scores)."""
-    for other in [x for x in single if x != "p" and "," not in x]:
+    for other in [x for x in single_layers(single) if x != "p"]:
         card.add_directional(f"NAP(p) beats NAP({other}) in AUROC (p is the best single layer), {ds}", "Table 4",
                              paired_gain(single["p"], single[other], ds, sets_here, n_boot=n_boot),
                              reason="AUROC on the available paper sets pooled")
@@ -375,7 +381,7 @@ def table4_directional(card: Scorecard, ds: str, single: Mapping[str, Mapping[st
 def depth_cases(ds: str, single: Mapping[str, Mapping[str, np.ndarray]], sets: Sequence[str], *, n_boot: int):
     """Figs. 4-5's "the deeper, the more separable": per set and per pair of consecutive depths, the paired interval
     of AUROC(deeper) - AUROC(shallower)."""
-    depths = [x for x in single if "," not in x]
+    depths = single_layers(single)
     return {f"{data.DATASETS[d].title}: {b} vs {a}": paired_gain(single[b], single[a], ds, d, n_boot=n_boot)
             for d in sets for a, b in zip(depths, depths[1:], strict=False)}
 
@@ -460,7 +466,7 @@ def scorecard(profile: str, runs: Mapping[str, Evaluation], *, table9: pd.DataFr
             reason="AUROC of NAP at each depth, per set (paper sets here and substitutes; the paper shows Places365, "
                    "not here), each deeper layer against the one before")
         products = {x: paired_gain(single[ds][x], single[ds]["p"], ds, sets_here, n_boot=n_boot)
-                    for x in single[ds] if "," in x}
+                    for x in single[ds] if x not in single_layers(single[ds])}
         card.add(f"multiplying earlier layers' NAP into NAP(p) brings no significant improvement, {ds}",
                  "Table 4, App. D", None, None, holds=all(iv.low <= 0 for iv in products.values()),
                  reason="not reproduced if a product's AUROC interval over NAP(p) lies wholly above 0; "
